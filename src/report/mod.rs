@@ -1,0 +1,162 @@
+//! Reports: a complete, sorted [`Report`] formatted as text, JSON or SARIF.
+//! Writers only format; they never scan, filter or reorder findings.
+
+pub mod json;
+pub mod sarif;
+pub mod text;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::finding::{Finding, Severity};
+use crate::rules::{Precision, Rule};
+use crate::suppress::StaleEntry;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Grouped by file, for people.
+    Text,
+    /// Stable JSON, for scripts.
+    Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+}
+
+/// Rule metadata carried into the report (only rules that fired).
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleMeta {
+    /// Rule id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// What it finds.
+    pub description: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Precision.
+    pub precision: Precision,
+    /// Where to rotate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotate: Option<String>,
+    /// Format documentation.
+    pub references: Vec<String>,
+}
+
+impl RuleMeta {
+    /// From a compiled rule.
+    pub fn from_rule(r: &Rule) -> RuleMeta {
+        RuleMeta {
+            id: r.spec.id.clone(),
+            name: r.spec.name.clone(),
+            description: r.spec.description.clone(),
+            severity: r.spec.severity,
+            precision: r.spec.precision,
+            rotate: r.spec.rotate.clone(),
+            references: r.spec.references.clone(),
+        }
+    }
+}
+
+/// A per-item failure: the item was not (fully) scanned; the run is incomplete.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ScanError {
+    /// Path or object the error is about.
+    pub path: String,
+    /// One-line message.
+    pub message: String,
+}
+
+/// Counters for the summary.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    /// Working-tree files visited.
+    pub files: u64,
+    /// Blobs whose content was scanned.
+    pub blobs_scanned: u64,
+    /// Bytes of content scanned.
+    pub bytes_scanned: u64,
+    /// Binary blobs (content not scanned).
+    pub skipped_binary: u64,
+    /// Blobs over the size limit.
+    pub skipped_large: u64,
+    /// Symbolic links (never followed).
+    pub skipped_symlinks: u64,
+    /// Commits walked in history.
+    pub commits: u64,
+    /// Unique blobs in history.
+    pub history_blobs: u64,
+    /// Wall time in milliseconds.
+    pub elapsed_ms: u64,
+}
+
+/// Version-control facts for SARIF `versionControlProvenance`.
+#[derive(Debug, Clone, Serialize)]
+pub struct VcsInfo {
+    /// HEAD commit id.
+    pub revision: String,
+    /// Branch name, if HEAD is on one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// Remote URL of `origin`, if any (credentials stripped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository_uri: Option<String>,
+    /// The repository is a shallow clone.
+    pub shallow: bool,
+}
+
+/// A complete scan result, sorted, ready to format.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Schema version of the JSON report.
+    pub version: u32,
+    /// preflight's version.
+    pub tool_version: String,
+    /// Scanned root as given.
+    pub root: String,
+    /// Absolute root (SARIF base URI).
+    #[serde(skip)]
+    pub root_abs: std::path::PathBuf,
+    /// Findings, sorted by path, line, column, rule.
+    pub findings: Vec<Finding>,
+    /// Metadata of rules that fired.
+    pub rules: BTreeMap<String, RuleMeta>,
+    /// Counters.
+    pub stats: Stats,
+    /// Per-item failures.
+    pub errors: Vec<ScanError>,
+    /// Notes (skipped large files, shallow clone, ...).
+    pub notes: Vec<String>,
+    /// Unused ignore/baseline entries.
+    pub stale: Vec<StaleEntry>,
+    /// Some items could not be scanned.
+    pub incomplete: bool,
+    /// Repository facts, when a git repository was scanned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vcs: Option<VcsInfo>,
+    /// Secrets shown in clear text.
+    #[serde(skip)]
+    pub show_secrets: bool,
+}
+
+impl Report {
+    /// Active (unsuppressed) findings.
+    pub fn active(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.is_active())
+    }
+}
+
+/// Write `report` in `format` to `out`.
+pub fn write_report(
+    report: &Report,
+    format: Format,
+    color: bool,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Text => text::write_text(report, color, out),
+        Format::Json => json::write_json(report, out),
+        Format::Sarif => sarif::write_sarif(report, out),
+    }
+}

@@ -1,0 +1,288 @@
+//! Human report: findings grouped by file, each with what to do next, then a
+//! summary. Colour only when asked (the caller checks for a terminal and NO_COLOR).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use super::Report;
+use crate::finding::{Finding, Provenance, Severity};
+use crate::sanitize::for_terminal;
+
+struct Paint(bool);
+
+impl Paint {
+    fn c(&self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn sev(&self, s: Severity) -> String {
+        let code = match s {
+            Severity::Critical => "1;31",
+            Severity::High => "31",
+            Severity::Medium => "33",
+            Severity::Low => "36",
+            Severity::Info => "2",
+        };
+        self.c(code, &format!("{:<8}", s.as_str()))
+    }
+}
+
+/// Shell-quote for a copy-pasteable command.
+fn shq(s: &str) -> String {
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+fn write_finding(
+    out: &mut dyn Write,
+    p: &Paint,
+    f: &Finding,
+    report: &Report,
+) -> std::io::Result<()> {
+    let loc = f.primary();
+    writeln!(
+        out,
+        "  {}:{}  {} {}  {}",
+        loc.start.line,
+        loc.start.column,
+        p.sev(f.severity),
+        p.c("1", &f.rule_id),
+        for_terminal(&f.rule_name)
+    )?;
+    let shown = f
+        .secret_value
+        .as_deref()
+        .map(for_terminal)
+        .unwrap_or_else(|| f.secret.clone());
+    if f.keys.is_empty() {
+        writeln!(
+            out,
+            "      secret: {shown}   fingerprint: {}",
+            f.fingerprint
+        )?;
+    } else {
+        writeln!(
+            out,
+            "      keys: {}   fingerprint: {}",
+            for_terminal(&f.keys.join(", ")),
+            f.fingerprint
+        )?;
+    }
+    if !loc.snippet.is_empty() {
+        writeln!(out, "      {} {}", p.c("2", "│"), loc.snippet)?;
+    }
+    for l in &f.locations {
+        let here = std::ptr::eq(l, loc);
+        match &l.provenance {
+            Provenance::Git(g) => writeln!(
+                out,
+                "      {} {}:{} in commit {} by {} <{}> on {} \"{}\"{}{}",
+                if here { "introduced" } else { "also" },
+                for_terminal(&l.path),
+                l.start.line,
+                &g.commit[..g.commit.len().min(12)],
+                for_terminal(&g.author),
+                for_terminal(&g.email),
+                g.date.get(..10).unwrap_or(&g.date),
+                for_terminal(&g.summary),
+                if g.refs.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", for_terminal(&g.refs.join(", ")))
+                },
+                if g.in_head {
+                    ""
+                } else {
+                    " (not in HEAD: history only)"
+                },
+            )?,
+            Provenance::Staged if !here => writeln!(
+                out,
+                "      also staged: {}:{}",
+                for_terminal(&l.path),
+                l.start.line
+            )?,
+            Provenance::File if !here => writeln!(
+                out,
+                "      also: {}:{}",
+                for_terminal(&l.path),
+                l.start.line
+            )?,
+            _ => {}
+        }
+        if let Some(s) = &l.suppressed {
+            writeln!(
+                out,
+                "      suppressed ({})",
+                for_terminal(&serde_json::to_string(s).unwrap_or_default())
+            )?;
+        }
+    }
+    if f.is_active() {
+        let meta = report.rules.get(&f.rule_id);
+        let rotate = meta.and_then(|m| m.rotate.as_deref());
+        match rotate {
+            Some(r) => writeln!(
+                out,
+                "      {} rotate the credential at {r}",
+                p.c("1", "fix:")
+            )?,
+            None => writeln!(
+                out,
+                "      {} treat the value as exposed: change it where it is issued",
+                p.c("1", "fix:")
+            )?,
+        }
+        let in_history = f
+            .locations
+            .iter()
+            .any(|l| matches!(l.provenance, Provenance::Git(_)));
+        let purge = if f.keys.is_empty() && f.secret_value.is_some() {
+            format!(
+                "printf '%s==>REMOVED\\n' {} > /tmp/expr && git filter-repo --replace-text /tmp/expr",
+                shq(f.secret_value.as_deref().unwrap_or(""))
+            )
+        } else {
+            format!(
+                "git filter-repo --invert-paths --path {}   (or --replace-text with the value)",
+                shq(&loc.path)
+            )
+        };
+        writeln!(
+            out,
+            "      then remove it from the file{}; if the repository is not public yet: {purge}",
+            if in_history { " and history" } else { "" }
+        )?;
+        writeln!(
+            out,
+            "      or, if it is not a secret: add `preflight:allow` to the line, or `{} <reason>` to .preflightignore",
+            f.fingerprint
+        )?;
+    }
+    Ok(())
+}
+
+/// Write the human report.
+pub fn write_text(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Result<()> {
+    let p = Paint(color);
+    let mut by_path: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    for f in &report.findings {
+        by_path.entry(&f.primary().path).or_default().push(f);
+    }
+    for (path, findings) in &by_path {
+        writeln!(out, "{}", p.c("1;4", &for_terminal(path)))?;
+        for f in findings {
+            write_finding(out, &p, f, report)?;
+        }
+        writeln!(out)?;
+    }
+    for e in &report.errors {
+        writeln!(
+            out,
+            "{} {}: {}",
+            p.c("1;31", "error:"),
+            for_terminal(&e.path),
+            for_terminal(&e.message)
+        )?;
+    }
+    for n in &report.notes {
+        writeln!(out, "{} {}", p.c("2", "note:"), for_terminal(n))?;
+    }
+    for s in &report.stale {
+        match s.line {
+            Some(l) => writeln!(
+                out,
+                "stale: {}:{l}: {} matches no finding (fixed? remove the entry)",
+                s.source, s.fingerprint
+            )?,
+            None => writeln!(
+                out,
+                "stale: baseline entry {} matches no finding (fixed or removed)",
+                s.fingerprint
+            )?,
+        }
+    }
+    write_summary(report, &p, out)
+}
+
+fn write_summary(report: &Report, p: &Paint, out: &mut dyn Write) -> std::io::Result<()> {
+    let active: Vec<&Finding> = report.active().collect();
+    let suppressed = report.findings.len() - active.len();
+    let mut by_sev: BTreeMap<std::cmp::Reverse<Severity>, usize> = BTreeMap::new();
+    let mut by_rule: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in &active {
+        *by_sev.entry(std::cmp::Reverse(f.severity)).or_default() += 1;
+        *by_rule.entry(&f.rule_id).or_default() += 1;
+    }
+    let s = &report.stats;
+    if active.is_empty() {
+        writeln!(out, "{}", p.c("1;32", "No secrets found."))?;
+    } else {
+        let sev: Vec<String> = by_sev
+            .iter()
+            .map(|(k, n)| format!("{n} {}", k.0.as_str()))
+            .collect();
+        writeln!(
+            out,
+            "{} ({})",
+            p.c("1;31", &format!("{} finding(s)", active.len())),
+            sev.join(", ")
+        )?;
+        let rules: Vec<String> = by_rule.iter().map(|(r, n)| format!("{r} ×{n}")).collect();
+        writeln!(out, "  by rule: {}", rules.join(", "))?;
+    }
+    if suppressed > 0 {
+        writeln!(out, "  {suppressed} suppressed finding(s) not counted")?;
+    }
+    let mb = s.bytes_scanned as f64 / 1e6;
+    write!(out, "  scanned {} blob(s), {:.1} MB", s.blobs_scanned, mb)?;
+    if s.files > 0 {
+        write!(out, " from {} file(s)", s.files)?;
+    }
+    if s.commits > 0 {
+        write!(
+            out,
+            ", {} commit(s), {} unique history blob(s)",
+            s.commits, s.history_blobs
+        )?;
+    }
+    writeln!(out, " in {:.2}s", s.elapsed_ms as f64 / 1000.0)?;
+    let mut skipped = Vec::new();
+    if s.skipped_binary > 0 {
+        skipped.push(format!("{} binary", s.skipped_binary));
+    }
+    if s.skipped_large > 0 {
+        skipped.push(format!("{} over the size limit", s.skipped_large));
+    }
+    if s.skipped_symlinks > 0 {
+        skipped.push(format!(
+            "{} symlink(s) (never followed)",
+            s.skipped_symlinks
+        ));
+    }
+    if !skipped.is_empty() {
+        writeln!(out, "  skipped: {}", skipped.join(", "))?;
+    }
+    if report.incomplete {
+        writeln!(
+            out,
+            "{}",
+            p.c(
+                "1;31",
+                &format!(
+                    "scan incomplete: {} item(s) could not be scanned (see errors above)",
+                    report.errors.len()
+                )
+            )
+        )?;
+    }
+    Ok(())
+}

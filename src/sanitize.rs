@@ -1,0 +1,28 @@
+//! Make untrusted text (paths, snippets from scanned repos) safe for a terminal:
+//! control characters, including ANSI escape introducers, are shown escaped.
+
+/// Escape control characters; invalid UTF-8 becomes U+FFFD.
+pub fn for_terminal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() && c != '\t' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Lossy UTF-8 and escaped controls, for raw bytes.
+pub fn bytes_for_terminal(b: &[u8]) -> String {
+    for_terminal(&String::from_utf8_lossy(b))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escapes_ansi() {
+        assert_eq!(super::for_terminal("a\x1b[31mb\n"), "a\\u{1b}[31mb\\n");
+    }
+}

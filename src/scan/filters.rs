@@ -1,0 +1,999 @@
+//! Pure checks run on a candidate secret after its regex matched: entropy,
+//! placeholders, secret-naming keys, JWT structure, env-file parsing.
+//!
+//! Everything here is a pure function of bytes; nothing allocates on the
+//! common path and nothing reads files.
+
+/// Shannon entropy in bits per byte.
+pub fn entropy(data: &[u8]) -> f64 {
+    if data.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in data {
+        counts[b as usize] += 1;
+    }
+    let n = data.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Words that mark a value as a placeholder wherever they appear in it.
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "example",
+    "sample",
+    "dummy",
+    "placeholder",
+    "changeme",
+    "change_me",
+    "change-me",
+    "changeit",
+    "replace_me",
+    "replaceme",
+    "replace-me",
+    "your_",
+    "your-",
+    "yourpassword",
+    "yoursecret",
+    "yourtoken",
+    "yourkey",
+    "youremail",
+    "redacted",
+    "notreal",
+    "not_real",
+    "not-real",
+    "fake",
+    "mock",
+    "foobar",
+    "lorem",
+    "insert",
+    "fixme",
+    "todo",
+    "xxxx",
+    "****",
+    "....",
+    "____",
+    "----",
+    "secret_here",
+    "_here",
+    "-here",
+    "<",
+    ">",
+    "${",
+    "{{",
+    "}}",
+    "#{",
+    "%(",
+    "$(",
+];
+
+/// Whole values (case-insensitive) that are placeholders, types or keywords, not secrets.
+const PLACEHOLDER_VALUES: &[&str] = &[
+    "test",
+    "tests",
+    "testing",
+    "tester",
+    "password",
+    "passwd",
+    "pass",
+    "pwd",
+    "secret",
+    "secrets",
+    "token",
+    "apikey",
+    "api_key",
+    "key",
+    "none",
+    "null",
+    "nil",
+    "undefined",
+    "true",
+    "false",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "required",
+    "optional",
+    "string",
+    "str",
+    "bytes",
+    "int",
+    "bool",
+    "boolean",
+    "object",
+    "any",
+    "text",
+    "value",
+    "default",
+    "env",
+    "environment",
+    "empty",
+    "blank",
+    "unknown",
+    "unset",
+    "hidden",
+    "masked",
+    "private",
+    "public",
+    "admin",
+    "root",
+    "user",
+    "username",
+    "guest",
+    "anonymous",
+    "foo",
+    "bar",
+    "baz",
+    "qux",
+    "abc",
+    "abc123",
+    "123",
+    "1234",
+    "12345",
+    "123456",
+    "secret123",
+    "password123",
+    "pass123",
+    "mypassword",
+    "mysecret",
+    "mytoken",
+    "mykey",
+    "sekret",
+    "s3cr3t",
+    "p@ssw0rd",
+    "p@ssword",
+    "passw0rd",
+    "letmein",
+    "qwerty",
+    "hunter2x",
+    "postgres",
+    "mysql",
+    "redis",
+    "sa",
+    "dev",
+    "development",
+    "local",
+    "localhost",
+    "prod",
+    "production",
+    "staging",
+    "ci",
+    "docker",
+    "bearer",
+    "basic",
+    "oauth",
+    "oauth2",
+    "jwt",
+    "hmac",
+    "sha256",
+    "aes",
+    "rsa",
+    "auto",
+    "generate",
+    "generated",
+    "random",
+    "na",
+    "n/a",
+    "tbd",
+    "dummy",
+    "none_set",
+    "notset",
+    "not_set",
+    "nothing",
+    "secret_key",
+    "secretkey",
+    "access_token",
+    "accesstoken",
+    "auth_token",
+    "password1",
+    "example",
+    "option",
+    "options",
+    "field",
+    "input",
+    "label",
+    "type",
+    "name",
+    "id",
+    "tbd",
+    "string?",
+    "str?",
+];
+
+/// Prefixes of values that reference something else instead of holding a value.
+const REFERENCE_PREFIXES: &[&str] = &[
+    "$",
+    "%",
+    "@",
+    "&",
+    "*",
+    "!",
+    "#",
+    "env:",
+    "env.",
+    "vault:",
+    "secret:",
+    "secrets.",
+    "ref:",
+    "arn:aws:secretsmanager",
+    "arn:aws:ssm",
+    "ssm:",
+    "file:",
+    "sm://",
+    "op://",
+    "awskms:",
+    "gcpkms:",
+    "azurekeyvault",
+    "/",
+    "./",
+    "../",
+    "~/",
+    "http://",
+    "https://",
+    "os.",
+    "process.",
+    "import.meta",
+    "system.",
+    "config.",
+    "conf.",
+    "cfg.",
+    "settings.",
+    "self.",
+    "this.",
+    "args.",
+    "opts.",
+    "options.",
+    "params.",
+    "request.",
+    "req.",
+    "ctx.",
+    "context.",
+    "env[",
+    "environ",
+    "getenv",
+    "std::env",
+    "secrets[",
+    "vars.",
+    "inputs.",
+    "props.",
+    "window.",
+    "document.",
+    "localstorage",
+    "sessionstorage",
+];
+
+fn contains_ci(hay: &[u8], needle: &str) -> bool {
+    let n = needle.as_bytes();
+    n.len() <= hay.len() && hay.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+fn starts_with_ci(hay: &[u8], prefix: &str) -> bool {
+    hay.len() >= prefix.len() && hay[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+/// Does `word` occur in `hay` delimited by non-alphanumerics (ASCII, case-insensitive)?
+fn contains_word_ci(hay: &[u8], word: &str) -> bool {
+    let w = word.as_bytes();
+    if w.len() > hay.len() {
+        return false;
+    }
+    (0..=hay.len() - w.len()).any(|i| {
+        hay[i..i + w.len()].eq_ignore_ascii_case(w)
+            && (i == 0 || !hay[i - 1].is_ascii_alphanumeric())
+            && (i + w.len() == hay.len() || !hay[i + w.len()].is_ascii_alphanumeric())
+    })
+}
+
+/// Source-code file extensions: there an unquoted right-hand side is an expression.
+const CODE_EXTENSIONS: &[&str] = &[
+    "py", "pyi", "js", "mjs", "cjs", "jsx", "ts", "tsx", "go", "rs", "java", "kt", "kts", "scala",
+    "rb", "php", "c", "h", "cc", "cpp", "hpp", "cs", "swift", "m", "mm", "dart", "lua", "pl", "pm",
+    "r", "ex", "exs", "erl", "hs", "ml", "clj", "groovy", "vue", "svelte", "jl", "zig", "nim", "v",
+    "sol",
+];
+
+/// Is this path a source-code file (by extension)?
+pub fn is_code_path(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => {
+            CODE_EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e))
+        }
+        _ => false,
+    }
+}
+
+/// Context of a candidate secret for the placeholder check.
+pub struct ValueContext<'a> {
+    /// The captured value.
+    pub value: &'a [u8],
+    /// The byte just before the value in the blob (quote detection).
+    pub before: Option<u8>,
+    /// The bytes right after the value (code detection: `(`, `.`, `[`).
+    pub after: &'a [u8],
+    /// Blob path.
+    pub path: &'a str,
+    /// The key the value was assigned to, when the rule captures one.
+    pub key: Option<&'a [u8]>,
+}
+
+/// Is the value a placeholder, a reference or code rather than a literal secret?
+pub fn is_placeholder(cx: &ValueContext<'_>) -> bool {
+    let v = trim_value(cx.value);
+    if v.is_empty() {
+        return true;
+    }
+    let quoted = matches!(cx.before, Some(b'"' | b'\'' | b'`'));
+    // An unquoted right-hand side in source code is an identifier or expression.
+    if !quoted && cx.key.is_some() && is_code_path(cx.path) {
+        return true;
+    }
+    // Followed by a call, index or member access: code, not a value.
+    if !quoted
+        && matches!(cx.after.first(), Some(b'(' | b'[' | b'.'))
+        && cx.after.len() > 1
+        && cx.after[1] != b' '
+    {
+        return true;
+    }
+    if PLACEHOLDER_VALUES
+        .iter()
+        .any(|p| v.eq_ignore_ascii_case(p.as_bytes()))
+    {
+        return true;
+    }
+    if PLACEHOLDER_WORDS.iter().any(|w| contains_ci(v, w)) {
+        return true;
+    }
+    if contains_word_ci(v, "test")
+        || contains_word_ci(v, "example")
+        || contains_word_ci(v, "sample")
+    {
+        return true;
+    }
+    if REFERENCE_PREFIXES.iter().any(|p| starts_with_ci(v, p)) {
+        return true;
+    }
+    // One character repeated (xxxxxx, 000000, ******) or a short run of one class of punctuation.
+    if v.iter().all(|&b| b == v[0]) {
+        return true;
+    }
+    if !v.iter().any(|b| b.is_ascii_alphanumeric()) {
+        return true;
+    }
+    // Sequential runs used as filler: 123456789, abcdefgh.
+    if v.len() >= 4 && v.windows(2).all(|w| w[1] == w[0].wrapping_add(1)) {
+        return true;
+    }
+    // Code: calls, member chains, type annotations.
+    if v.contains(&b'(') && v.contains(&b')') {
+        return true;
+    }
+    if looks_like_member_chain(v) {
+        return true;
+    }
+    // Prose: several words separated by spaces.
+    if v.iter().filter(|&&b| b == b' ').count() >= 2 {
+        return true;
+    }
+    // The value repeats its own key: `password: password`, `token = "TOKEN"`.
+    if let Some(key) = cx.key {
+        let k = key
+            .rsplit(|b| matches!(b, b'_' | b'-' | b'.'))
+            .next()
+            .unwrap_or(key);
+        if k.eq_ignore_ascii_case(v) || key.eq_ignore_ascii_case(v) {
+            return true;
+        }
+    }
+    false
+}
+
+fn trim_value(v: &[u8]) -> &[u8] {
+    let mut v = v;
+    while let [first, rest @ ..] = v {
+        if first.is_ascii_whitespace() || matches!(first, b'"' | b'\'' | b'`') {
+            v = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., last] = v {
+        if last.is_ascii_whitespace() || matches!(last, b'"' | b'\'' | b'`' | b',' | b';') {
+            v = rest;
+        } else {
+            break;
+        }
+    }
+    v
+}
+
+/// `a.b.c` / `foo.bar` made of identifier characters only: an attribute access.
+fn looks_like_member_chain(v: &[u8]) -> bool {
+    let parts = v.split(|&b| b == b'.').count();
+    parts >= 2
+        && v.split(|&b| b == b'.').all(|p| {
+            !p.is_empty()
+                && (p[0].is_ascii_alphabetic() || p[0] == b'_')
+                && p.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        })
+        && v.iter().any(|b| b.is_ascii_lowercase())
+}
+
+/// Nouns that make a key name a secret.
+const SECRET_NOUNS: &[&str] = &[
+    "password",
+    "passwd",
+    "passphrase",
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "apikey",
+    "credential",
+    "credentials",
+    "pat",
+];
+/// Nouns that are secrets only with a qualifier before them (`api_key`, `private_key`).
+const QUALIFIED_KEY_WORDS: &[&str] = &[
+    "api",
+    "access",
+    "secret",
+    "private",
+    "auth",
+    "signing",
+    "encryption",
+    "master",
+    "client",
+    "app",
+    "account",
+    "service",
+    "session",
+    "admin",
+    "webhook",
+    "hmac",
+    "jwt",
+    "license",
+    "subscription",
+];
+/// Words that, anywhere in the key, say the value is not a secret.
+const NON_SECRET_WORDS: &[&str] = &[
+    "public",
+    "pub",
+    "csrf",
+    "xsrf",
+    "page",
+    "next",
+    "prev",
+    "cursor",
+    "continuation",
+    "sync",
+    "max",
+    "min",
+    "num",
+    "count",
+    "length",
+    "len",
+    "size",
+    "is",
+    "has",
+    "use",
+    "show",
+    "hide",
+    "forgot",
+    "reset",
+    "label",
+    "placeholder",
+    "hint",
+    "prompt",
+    "msg",
+    "message",
+    "error",
+    "err",
+    "input",
+    "field",
+    "form",
+    "type",
+    "kind",
+    "mode",
+    "policy",
+    "regex",
+    "pattern",
+    "format",
+    "url",
+    "uri",
+    "endpoint",
+    "path",
+    "file",
+    "dir",
+    "name",
+    "id",
+    "ids",
+    "header",
+    "prefix",
+    "suffix",
+    "env",
+    "var",
+    "expiry",
+    "expires",
+    "expiration",
+    "ttl",
+    "timeout",
+    "lifetime",
+    "duration",
+    "age",
+    "enabled",
+    "enable",
+    "disabled",
+    "required",
+    "validation",
+    "validator",
+    "strength",
+    "rule",
+    "rules",
+    "hash",
+    "hashed",
+    "digest",
+    "salt",
+    "algorithm",
+    "algo",
+    "method",
+    "location",
+    "ref",
+    "arn",
+    "version",
+    "index",
+    "position",
+    "pos",
+    "start",
+    "end",
+    "limit",
+    "ui",
+    "button",
+    "text",
+    "title",
+    "description",
+    "help",
+    "link",
+    "column",
+    "col",
+    "table",
+    "param",
+    "params",
+    "query",
+    "event",
+    "events",
+    "handler",
+    "callback",
+    "fn",
+    "func",
+    "function",
+    "class",
+    "struct",
+    "test",
+    "mock",
+    "fake",
+    "dummy",
+    "example",
+    "sample",
+    "default",
+    "store",
+    "storage",
+    "manager",
+    "provider",
+    "service",
+    "client",
+    "factory",
+    "source",
+    "sources",
+    "generator",
+    "parser",
+    "lexer",
+    "stream",
+    "iter",
+    "list",
+    "map",
+    "set",
+    "key",
+    "keys",
+    "field",
+    "bucket",
+    "usage",
+    "tokenizer",
+    "tokens",
+    "secret",
+    "level",
+    "scope",
+    "scopes",
+];
+
+/// Split a key into lowercase words on `_ - . space` and camelCase boundaries.
+pub fn key_words(key: &[u8]) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for &b in key {
+        if !b.is_ascii_alphanumeric() {
+            if !cur.is_empty() {
+                words.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if b.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
+            words.push(std::mem::take(&mut cur));
+        }
+        prev_lower = b.is_ascii_lowercase() || b.is_ascii_digit();
+        cur.push(b.to_ascii_lowercase() as char);
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+/// Does this key name hold a secret (`DB_PASSWORD`, `apiKey`, `client_secret`) rather than
+/// something about a secret (`password_length`, `token_url`, `public_key`)?
+pub fn is_secret_key(key: &[u8]) -> bool {
+    let mut words = key_words(key);
+    // Trailing digits (`password2`) and plural `s` are part of the noun.
+    while words
+        .last()
+        .is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()))
+    {
+        words.pop();
+    }
+    let Some(last) = words.last() else {
+        return false;
+    };
+    let last = last.trim_end_matches(|c: char| c.is_ascii_digit());
+    let n = words.len();
+    let noun_ok =
+        if SECRET_NOUNS.contains(&last) || last == "passwords" || last == "secrets" && n > 1 {
+            true
+        } else if last == "key" && n >= 2 {
+            QUALIFIED_KEY_WORDS.contains(&words[n - 2].as_str())
+        } else {
+            // `apiKey` style joined words: apikey, secretkey, privatekey, accesskey, authtoken.
+            [
+                "apikey",
+                "secretkey",
+                "privatekey",
+                "accesskey",
+                "authtoken",
+                "accesstoken",
+                "authkey",
+                "signingkey",
+            ]
+            .contains(&last)
+        };
+    if !noun_ok {
+        return false;
+    }
+    // Bare `secret` as a whole key is fine, but `secret` used as a qualifier of another word
+    // is caught by the noun position above; here reject non-secret qualifiers before the noun.
+    let qualifiers = &words[..n - 1];
+    !qualifiers.iter().any(|w| {
+        let w = w.as_str();
+        NON_SECRET_WORDS.contains(&w)
+            && !(w == "secret" || w == "service" || w == "client" || w == "key")
+    })
+}
+
+/// Minimum length of a generic value: passwords may be short, other secrets may not.
+pub fn generic_value_ok(key: &[u8], value: &[u8]) -> bool {
+    let words = key_words(key);
+    let passwordish = words.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "password" | "passwd" | "pass" | "pwd" | "passphrase" | "passwords"
+        )
+    });
+    let v = trim_value(value);
+    if passwordish {
+        return v.len() >= 4;
+    }
+    // Tokens and keys: long enough and not a plain word.
+    v.len() >= 8
+        && (v.iter().any(|b| b.is_ascii_digit())
+            || (v.iter().any(|b| b.is_ascii_uppercase())
+                && v.iter().any(|b| b.is_ascii_lowercase()))
+            || v.iter().any(|b| !b.is_ascii_alphanumeric()))
+        && entropy(v) >= 2.5
+}
+
+/// Is `token` a JWT whose header decodes to a JSON object with an `alg`?
+pub fn is_jwt(token: &[u8]) -> bool {
+    let mut parts = token.split(|&b| b == b'.');
+    let (Some(header), Some(payload)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let Some(h) = base64url_decode(header) else {
+        return false;
+    };
+    let Ok(h) = serde_json::from_slice::<serde_json::Value>(&h) else {
+        return false;
+    };
+    if h.get("alg").and_then(|a| a.as_str()).is_none() {
+        return false;
+    }
+    // An unsigned token (`alg: none`) grants nothing by itself.
+    if h.get("alg")
+        .and_then(|a| a.as_str())
+        .is_some_and(|a| a.eq_ignore_ascii_case("none"))
+    {
+        return false;
+    }
+    base64url_decode(payload).is_some_and(|p| {
+        serde_json::from_slice::<serde_json::Value>(&p).is_ok_and(|v| v.is_object())
+    })
+}
+
+/// Decode unpadded base64url (also accepts standard alphabet and padding).
+pub fn base64url_decode(s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for &c in s {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' | b'+' => 62,
+            b'_' | b'/' => 63,
+            b'=' => break,
+            _ => return None,
+        };
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// One `KEY=value` line of an env file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvEntry {
+    /// The key.
+    pub key: String,
+    /// Whether the value looks like a real secret: a secret-named key or a long random
+    /// value, and not empty or a placeholder.
+    pub real: bool,
+}
+
+/// Parse env-file lines (`KEY=value`, `export KEY=value`, comments ignored).
+pub fn parse_env(data: &[u8], path: &str) -> Vec<EnvEntry> {
+    let mut out = Vec::new();
+    for line in data.split(|&b| b == b'\n') {
+        let line = line.trim_ascii();
+        if line.is_empty() || line[0] == b'#' {
+            continue;
+        }
+        let line = line
+            .strip_prefix(b"export ")
+            .unwrap_or(line)
+            .trim_ascii_start();
+        let Some(eq) = line.iter().position(|&b| b == b'=') else {
+            continue;
+        };
+        let key = line[..eq].trim_ascii();
+        if key.is_empty()
+            || !key
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        {
+            continue;
+        }
+        let mut value = line[eq + 1..].trim_ascii();
+        // Strip an inline comment on unquoted values.
+        if !matches!(value.first(), Some(b'"' | b'\'')) {
+            if let Some(h) = value.windows(2).position(|w| w == b" #") {
+                value = value[..h].trim_ascii();
+            }
+        }
+        let quoted = matches!(value.first(), Some(b'"' | b'\''));
+        let inner = trim_value(value);
+        let real = !inner.is_empty()
+            && !is_placeholder(&ValueContext {
+                value: inner,
+                before: if quoted { Some(b'"') } else { None },
+                after: b"",
+                path,
+                key: Some(key),
+            })
+            && !is_trivial_setting(inner)
+            && (is_secret_key(key) || (inner.len() >= 16 && entropy(inner) >= 3.5));
+        out.push(EnvEntry {
+            key: String::from_utf8_lossy(key).into_owned(),
+            real,
+        });
+    }
+    out
+}
+
+/// Values in env files that are settings, not secrets: numbers, booleans, hostnames, log levels.
+fn is_trivial_setting(v: &[u8]) -> bool {
+    v.iter().all(|b| b.is_ascii_digit() || *b == b'.')
+        || [
+            "debug", "info", "warn", "warning", "error", "trace", "utf-8", "utf8", "json", "text",
+        ]
+        .iter()
+        .any(|w| v.eq_ignore_ascii_case(w.as_bytes()))
+}
+
+/// Env file name classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvFileKind {
+    /// `.env`, `.env.production`, ...: committed configuration.
+    Real,
+    /// `.env.example` and friends: templates, findings only with real values.
+    Template,
+}
+
+/// Classify an env file by name.
+pub fn env_file_kind(path: &str) -> EnvFileKind {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let templ = [
+        "example", "sample", "template", "dist", "tmpl", "tpl", "defaults", "default", "skel",
+        "schema",
+    ];
+    if name.split('.').any(|part| templ.contains(&part)) {
+        EnvFileKind::Template
+    } else {
+        EnvFileKind::Real
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ph(v: &str, key: &str, path: &str) -> bool {
+        is_placeholder(&ValueContext {
+            value: v.as_bytes(),
+            before: Some(b'"'),
+            after: b"",
+            path,
+            key: Some(key.as_bytes()),
+        })
+    }
+
+    #[test]
+    fn placeholders_are_recognised() {
+        for v in [
+            "",
+            "${DB_PASS}",
+            "$DB_PASS",
+            "<your-key>",
+            "changeme",
+            "xxxxxxxx",
+            "example-key",
+            "dummy",
+            "test",
+            "os.environ[\"X\"]",
+            "process.env.TOKEN",
+            "getenv(\"X\")",
+            "{{ vault_pw }}",
+            "%(pw)s",
+            "********",
+            "your_api_key_here",
+            "settings.SECRET",
+        ] {
+            assert!(
+                ph(v, "password", "config.yml"),
+                "{v:?} should be a placeholder"
+            );
+        }
+    }
+
+    #[test]
+    fn real_values_are_not_placeholders() {
+        for v in ["hunter2!", "Tr0ub4dor&3", "s9d8f7g6h5j4", "correcthorse"] {
+            assert!(!ph(v, "password", "config.yml"), "{v:?} should be real");
+        }
+    }
+
+    #[test]
+    fn unquoted_rhs_in_code_is_an_expression() {
+        let cx = ValueContext {
+            value: b"user_password",
+            before: Some(b' '),
+            after: b"\n",
+            path: "app.py",
+            key: Some(b"password"),
+        };
+        assert!(is_placeholder(&cx));
+        let cx = ValueContext {
+            value: b"hunter22",
+            before: Some(b' '),
+            after: b"\n",
+            path: ".env",
+            key: Some(b"password"),
+        };
+        assert!(!is_placeholder(&cx));
+    }
+
+    #[test]
+    fn secret_keys() {
+        for k in [
+            "password",
+            "DB_PASSWORD",
+            "dbPassword",
+            "api_key",
+            "apiKey",
+            "client_secret",
+            "SECRET_KEY",
+            "private_key",
+            "auth_token",
+            "GITHUB_TOKEN",
+            "secret",
+            "smtp_pass",
+            "passwd",
+            "password2",
+        ] {
+            assert!(is_secret_key(k.as_bytes()), "{k} should be a secret key");
+        }
+        for k in [
+            "password_length",
+            "token_url",
+            "public_key",
+            "next_page_token",
+            "secret_name",
+            "tokenizer",
+            "key",
+            "passport",
+            "csrf_token",
+            "password_hash",
+            "max_tokens",
+            "token_type",
+            "bypass",
+            "monkey",
+        ] {
+            assert!(
+                !is_secret_key(k.as_bytes()),
+                "{k} should not be a secret key"
+            );
+        }
+    }
+
+    #[test]
+    fn jwt_header_is_decoded() {
+        // {"alg":"HS256","typ":"JWT"} . {"sub":"fake"} . sig
+        assert!(is_jwt(
+            b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJmYWtlIn0.c2lnbmF0dXJl"
+        ));
+        assert!(!is_jwt(b"eyJub3RhbGciOjF9.eyJzdWIiOiJmYWtlIn0.c2ln"));
+    }
+
+    #[test]
+    fn env_parse_marks_real_values() {
+        let e = parse_env(
+            b"# c\nDB_HOST=localhost\nDB_PASSWORD=hunter22x\nAPI_KEY=\nexport TOKEN=${T}\n",
+            ".env",
+        );
+        let real: Vec<_> = e
+            .iter()
+            .filter(|e| e.real)
+            .map(|e| e.key.as_str())
+            .collect();
+        assert_eq!(real, ["DB_PASSWORD"]);
+        assert_eq!(env_file_kind("a/.env.example"), EnvFileKind::Template);
+        assert_eq!(env_file_kind(".env.production"), EnvFileKind::Real);
+    }
+
+    #[test]
+    fn entropy_bounds() {
+        assert_eq!(entropy(b"aaaa"), 0.0);
+        assert!((entropy(b"ab") - 1.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,207 @@
+//! The matcher: a per-thread [`Scanner`] runs the keyword prefilter over a
+//! whole blob, then only the candidate rules' regexes, and emits [`Match`]es
+//! (byte offsets only). It never reads files, allocates per line or prints.
+
+pub mod filters;
+pub mod location;
+pub mod prefilter;
+
+use std::ops::Range;
+
+use regex::bytes::CaptureLocations;
+
+use crate::rules::{Filter, Rule, RuleSet};
+
+/// One rule hit in one blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// Index of the rule in the rule set.
+    pub rule: u32,
+    /// The whole regex match (empty for file rules).
+    pub span: Range<usize>,
+    /// The secret inside the match (the whole blob for file rules).
+    pub secret: Range<usize>,
+}
+
+/// A blob is binary when its first 8 KiB hold a NUL byte.
+pub fn is_binary(data: &[u8]) -> bool {
+    memchr::memchr(0, &data[..data.len().min(8192)]).is_some()
+}
+
+/// Per-thread matcher with reusable scratch space.
+pub struct Scanner<'r> {
+    rules: &'r RuleSet,
+    seen: Vec<bool>,
+    candidates: Vec<u32>,
+    locs: Vec<Option<CaptureLocations>>,
+}
+
+impl<'r> Scanner<'r> {
+    /// A scanner over a shared rule set.
+    pub fn new(rules: &'r RuleSet) -> Scanner<'r> {
+        Scanner {
+            rules,
+            seen: Vec::new(),
+            candidates: Vec::new(),
+            locs: (0..rules.rules.len()).map(|_| None).collect(),
+        }
+    }
+
+    /// The rule set.
+    pub fn rules(&self) -> &'r RuleSet {
+        self.rules
+    }
+
+    /// Scan one blob seen at `path`; matches are appended to `out` (sorted by secret start).
+    /// Binary blobs only go through file rules (names), never content regexes.
+    pub fn scan_blob(&mut self, path: &str, data: &[u8], out: &mut Vec<Match>) {
+        let start = out.len();
+        let rules = self.rules;
+        // File rules: the path alone decides (plus the env-file check).
+        for (i, rule) in rules.rules.iter().enumerate() {
+            if rule.regex.is_some() {
+                continue;
+            }
+            if let Some(p) = &rule.path {
+                if p.is_match(path.as_bytes()) && file_rule_fires(rule, path, data) {
+                    out.push(Match {
+                        rule: i as u32,
+                        span: 0..0,
+                        secret: 0..data.len(),
+                    });
+                }
+            }
+        }
+        if is_binary(data) {
+            return;
+        }
+        rules
+            .prefilter
+            .candidates(data, &mut self.seen, &mut self.candidates);
+        for &ri in &self.candidates {
+            let rule = &rules.rules[ri as usize];
+            let Some(re) = &rule.regex else { continue };
+            if let Some(p) = &rule.path {
+                if !p.is_match(path.as_bytes()) {
+                    continue;
+                }
+            }
+            let locs = self.locs[ri as usize].get_or_insert_with(|| re.capture_locations());
+            let mut at = 0;
+            while at <= data.len() {
+                let Some(m) = re.captures_read_at(locs, data, at) else {
+                    break;
+                };
+                at = if m.end() > m.start() {
+                    m.end()
+                } else {
+                    m.end() + 1
+                };
+                let Some((s, e)) = locs.get(rule.secret_group) else {
+                    continue;
+                };
+                if s == e {
+                    continue;
+                }
+                let key = rule
+                    .key_group
+                    .and_then(|g| locs.get(g))
+                    .map(|(a, b)| &data[a..b]);
+                if accept(rule, path, data, s..e, key) {
+                    out.push(Match {
+                        rule: ri,
+                        span: m.start()..m.end(),
+                        secret: s..e,
+                    });
+                }
+            }
+        }
+        if out.len() - start >= 2 {
+            let mut found = out.split_off(start);
+            resolve_overlaps(rules, &mut found);
+            out.extend(found);
+        }
+    }
+}
+
+/// File rules fire on the name; env files also need their content checked.
+fn file_rule_fires(rule: &Rule, path: &str, data: &[u8]) -> bool {
+    if !rule.has_filter(Filter::Dotenv) {
+        return true;
+    }
+    match filters::env_file_kind(path) {
+        filters::EnvFileKind::Real => true,
+        filters::EnvFileKind::Template => filters::parse_env(data, path).iter().any(|e| e.real),
+    }
+}
+
+/// Entropy, allow list and filters for one candidate secret.
+fn accept(rule: &Rule, path: &str, data: &[u8], secret: Range<usize>, key: Option<&[u8]>) -> bool {
+    let value = &data[secret.clone()];
+    if let Some(min) = rule.spec.min_entropy {
+        if filters::entropy(value) < min {
+            return false;
+        }
+    }
+    if rule.allow.iter().any(|a| a.is_match(value)) {
+        return false;
+    }
+    for f in &rule.spec.filters {
+        let ok = match f {
+            Filter::Placeholder => {
+                let cx = filters::ValueContext {
+                    value,
+                    before: secret.start.checked_sub(1).map(|i| data[i]),
+                    after: &data[secret.end..data.len().min(secret.end + 2)],
+                    path,
+                    key,
+                };
+                !filters::is_placeholder(&cx)
+            }
+            Filter::Keyname => key
+                .is_some_and(|k| filters::is_secret_key(k) && filters::generic_value_ok(k, value)),
+            Filter::Jwt => filters::is_jwt(value),
+            Filter::Dotenv => true,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// Where secrets of several rules overlap, keep only the most precise rule:
+/// a generic `token = "..."` rule yields to the provider rule on the same token.
+fn resolve_overlaps(rules: &RuleSet, found: &mut Vec<Match>) {
+    found.sort_by_key(|m| (m.secret.start, m.secret.end, m.rule));
+    let rank = |m: &Match| {
+        (
+            rules.rules[m.rule as usize].spec.precision,
+            m.secret.end - m.secret.start,
+        )
+    };
+    let mut drop = vec![false; found.len()];
+    for i in 0..found.len() {
+        if found[i].span.is_empty() {
+            continue;
+        }
+        for j in i + 1..found.len() {
+            if found[j].secret.start >= found[i].secret.end {
+                break;
+            }
+            if found[j].span.is_empty() {
+                continue;
+            }
+            match rank(&found[i]).cmp(&rank(&found[j])) {
+                std::cmp::Ordering::Less => drop[i] = true,
+                std::cmp::Ordering::Greater => drop[j] = true,
+                std::cmp::Ordering::Equal => {}
+            }
+        }
+    }
+    let mut k = 0;
+    found.retain(|_| {
+        k += 1;
+        !drop[k - 1]
+    });
+}

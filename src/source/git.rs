@@ -1,0 +1,1 @@
+//! Git history source (gix): enumerate blobs reachable from refs, index and ranges.

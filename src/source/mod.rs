@@ -1,0 +1,20 @@
+//! Sources of blobs: the working tree ([`fs`]) and git history/index ([`git`]).
+//! Sources enumerate and load; they never match or report.
+
+pub mod fs;
+pub mod git;
+
+use std::path::PathBuf;
+
+/// Errors of one source item; they are recorded and the scan goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The walker failed on a path (permission, loop, vanished file).
+    #[error("{path}: {message}")]
+    Walk {
+        /// Where it failed.
+        path: PathBuf,
+        /// The walker's message.
+        message: String,
+    },
+}
