@@ -15,7 +15,9 @@ use crate::report::{self, Format, Report, RuleMeta, ScanError, Stats};
 use crate::rules::{self, RuleSet};
 use crate::scan::{self, Scanner};
 use crate::source::fs::{self as fs_source, WalkItem, WalkOptions};
+use crate::source::git;
 use crate::{config, exit, suppress};
+use std::collections::HashMap;
 
 /// Default `--max-file-size`: 25 MiB.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 25 << 20;
@@ -385,10 +387,311 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .context("starting worker threads")?;
-    let outcomes = pool.install(|| scan_worktree(root, args, &res));
-    let report = build_report(root, args, &res, outcomes, started);
+    let wants_git = args.staged
+        || args.history_only
+        || args.range.is_some()
+        || args.since.is_some()
+        || !args.branch.is_empty();
+    let discovery = if args.no_history && !args.staged {
+        None
+    } else {
+        Some(git::discover(root))
+    };
+    let mut outcomes = Vec::new();
+    let mut notes = Vec::new();
+    let mut vcs = None;
+    let mut scan_tree =
+        !args.history_only && !args.staged && args.range.is_none() && args.since.is_none();
+    match discovery {
+        None => {}
+        Some(git::Discovery::NotRepo(note)) => {
+            if wants_git {
+                bail!(
+                    "{note}; --staged, --history-only, --range, --since and --branch need a git repository"
+                );
+            }
+            if !args.quiet {
+                notes.push(note);
+            }
+        }
+        Some(git::Discovery::Repo(repo)) => {
+            vcs = Some(vcs_info(&repo));
+            if repo.bare {
+                scan_tree = false;
+            }
+            if args.staged {
+                outcomes.extend(pool.install(|| scan_staged(&repo, args, &res))?);
+            } else {
+                let scope = git::Scope {
+                    refs: args.branch.clone(),
+                    range: range_of(args)?,
+                };
+                let (o, n) = pool.install(|| scan_history(&repo, &scope, args, &res))?;
+                outcomes.extend(o);
+                notes.extend(n);
+            }
+        }
+    }
+    if scan_tree {
+        outcomes.extend(pool.install(|| scan_worktree(root, args, &res)));
+    }
+    let mut report = build_report(root, args, &res, outcomes, started);
+    report.notes.extend(notes);
+    report.notes.sort();
+    report.vcs = vcs;
     write_out(&report, args)?;
     Ok(exit::code_for(&report, args.fail_on))
+}
+
+fn range_of(args: &ScanArgs) -> Result<Option<(String, String)>> {
+    if let Some(r) = &args.range {
+        let Some((base, head)) = r.split_once("..") else {
+            bail!("--range {r:?}: expected BASE..HEAD");
+        };
+        let base = base.trim_end_matches('.');
+        let head = if head.is_empty() { "HEAD" } else { head };
+        if base.is_empty() {
+            bail!("--range {r:?}: BASE is empty");
+        }
+        return Ok(Some((base.to_string(), head.to_string())));
+    }
+    Ok(args.since.as_ref().map(|s| (s.clone(), "HEAD".to_string())))
+}
+
+fn vcs_info(repo: &git::Repo) -> report::VcsInfo {
+    let r = repo.repo.to_thread_local();
+    let revision = r.head_id().map(|id| id.to_string()).unwrap_or_default();
+    let branch = r
+        .head_name()
+        .ok()
+        .flatten()
+        .map(|n| n.shorten().to_string());
+    let repository_uri = r
+        .find_remote("origin")
+        .ok()
+        .and_then(|rem| {
+            rem.url(gix::remote::Direction::Fetch)
+                .map(|u| u.to_bstring().to_string())
+        })
+        .map(|u| strip_url_credentials(&u));
+    report::VcsInfo {
+        revision,
+        branch,
+        repository_uri,
+        shallow: repo.shallow,
+    }
+}
+
+/// Remove `user:password@` from a URL before it goes into a report.
+fn strip_url_credentials(u: &str) -> String {
+    if let Some((scheme, rest)) = u.split_once("://") {
+        if let Some(at) = rest.find('@') {
+            if rest[..at].find('/').is_none() {
+                return format!("{scheme}://{}", &rest[at + 1..]);
+            }
+        }
+    }
+    u.to_string()
+}
+
+/// Read one object into `buf` under the size policy.
+fn read_blob(
+    repo: &gix::Repository,
+    id: &gix::ObjectId,
+    max: u64,
+    buf: &mut Vec<u8>,
+) -> Result<Option<u64>, String> {
+    use gix::objs::FindExt;
+    let size = repo.find_header(*id).map_err(|e| e.to_string())?.size();
+    if size > max {
+        return Ok(Some(size));
+    }
+    repo.objects.find_blob(id, buf).map_err(|e| e.to_string())?;
+    Ok(None)
+}
+
+/// Scan every unique blob of the history in parallel, then attach provenance to
+/// the blobs that produced findings.
+fn scan_history(
+    repo: &git::Repo,
+    scope: &git::Scope,
+    args: &ScanArgs,
+    res: &Resolved,
+) -> Result<(Vec<ItemOutcome>, Vec<String>)> {
+    let hist = git::enumerate(repo, scope)?;
+    let progress =
+        crate::progress::Progress::new("history", Some(hist.blobs.len() as u64), args.quiet);
+    let done_bytes = std::sync::atomic::AtomicU64::new(0);
+    let max = res.max_file_size;
+    let per_blob: Vec<(usize, ItemOutcome, Vec<(u32, Vec<RawFinding>)>)> = (0..hist.blobs.len())
+        .into_par_iter()
+        .map_init(
+            || (repo.repo.to_thread_local(), Worker::new(&res.rules), Vec::new()),
+            |(r, w, buf), bi| {
+                let blob = &hist.blobs[bi];
+                let first = &hist.paths[blob.seen[0].path as usize];
+                let mut out = ItemOutcome::default();
+                let mut by_path = Vec::new();
+                match read_blob(r, &blob.id, max, buf) {
+                    Err(e) => out.error = Some(ScanError { path: format!("{first} (blob {})", blob.id), message: e }),
+                    Ok(Some(size)) => {
+                        out.stats.skipped_large += 1;
+                        out.note = Some(format!("{first} (blob {}): skipped, {size} bytes is over the size limit of {max} bytes", blob.id));
+                    }
+                    Ok(None) => {
+                        let data: &[u8] = buf;
+                        if scan::is_binary(data) {
+                            out.stats.skipped_binary += 1;
+                        } else {
+                            out.stats.blobs_scanned += 1;
+                            out.stats.bytes_scanned += data.len() as u64;
+                        }
+                        w.matches.clear();
+                        w.scanner.scan_content(first, data, &mut w.matches);
+                        if !w.matches.is_empty() {
+                            finding::raw_findings(&res.rules, first, data, &w.matches, &Provenance::File, args.show_secrets, &mut out.raws);
+                        }
+                        // File rules depend on the path: check each distinct path.
+                        for a in &blob.seen {
+                            let p = &hist.paths[a.path as usize];
+                            w.matches.clear();
+                            w.scanner.scan_file_rules(p, data, &mut w.matches);
+                            if !w.matches.is_empty() {
+                                let mut raws = Vec::new();
+                                finding::raw_findings(&res.rules, p, data, &w.matches, &Provenance::File, args.show_secrets, &mut raws);
+                                by_path.push((a.path, raws));
+                            }
+                        }
+                    }
+                }
+                progress.inc(buf.len() as u64, &done_bytes);
+                (bi, out, by_path)
+            },
+        )
+        .collect();
+    progress.finish();
+    // Provenance, only for blobs with findings.
+    let r = repo.repo.to_thread_local();
+    let mut facts: HashMap<u32, Option<git::CommitFacts>> = HashMap::new();
+    let mut head: Option<HashMap<String, gix::ObjectId>> = None;
+    let mut outcomes = Vec::with_capacity(per_blob.len() + 1);
+    for (bi, mut out, by_path) in per_blob {
+        let blob = &hist.blobs[bi];
+        let content = std::mem::take(&mut out.raws);
+        let mut expanded = Vec::new();
+        let has_any = !content.is_empty() || !by_path.is_empty();
+        if has_any && head.is_none() {
+            head = Some(git::head_tree_blobs(&r));
+        }
+        for a in &blob.seen {
+            let specific = by_path
+                .iter()
+                .filter(|(p, _)| *p == a.path)
+                .flat_map(|(_, raws)| raws.iter());
+            let mut raws: Vec<&RawFinding> = content.iter().chain(specific).collect();
+            if raws.is_empty() {
+                continue;
+            }
+            let path = &hist.paths[a.path as usize];
+            let commit = &hist.commits[a.commit as usize];
+            let f = facts
+                .entry(a.commit)
+                .or_insert_with(|| git::commit_facts(&r, &commit.id))
+                .clone();
+            let in_head = head.as_ref().is_some_and(|h| h.get(path) == Some(&blob.id));
+            let prov = Provenance::Git(finding::GitProvenance {
+                commit: commit.id.to_string(),
+                author: f.as_ref().map(|f| f.author.clone()).unwrap_or_default(),
+                email: f.as_ref().map(|f| f.email.clone()).unwrap_or_default(),
+                date: f.as_ref().map(|f| f.date.clone()).unwrap_or_default(),
+                summary: f.as_ref().map(|f| f.summary.clone()).unwrap_or_default(),
+                refs: refs_of(&hist, a.commit),
+                in_head,
+            });
+            for raw in raws.drain(..) {
+                let mut raw = raw.clone();
+                raw.location.path = path.clone();
+                raw.location.provenance = prov.clone();
+                expanded.push(raw);
+            }
+        }
+        out.raws = expanded;
+        outcomes.push(out);
+    }
+    let mut summary = ItemOutcome::default();
+    summary.stats.commits = hist.commits.len() as u64;
+    summary.stats.history_blobs = hist.blobs.len() as u64;
+    outcomes.push(summary);
+    for (what, msg) in hist.errors {
+        outcomes.push(ItemOutcome {
+            error: Some(ScanError {
+                path: what,
+                message: msg,
+            }),
+            ..Default::default()
+        });
+    }
+    Ok((outcomes, hist.notes))
+}
+
+/// Names of the refs that reach commit `ci` (at most five, then a count).
+fn refs_of(hist: &git::History, ci: u32) -> Vec<String> {
+    let mask = hist.ref_masks[ci as usize];
+    let mut names: Vec<String> = (0..hist.ref_names.len())
+        .filter(|b| mask & (1 << b) != 0)
+        .map(|b| hist.ref_names[b].clone())
+        .collect();
+    let extra = names.len().saturating_sub(5) + usize::from(mask & (1 << 63) != 0);
+    names.truncate(5);
+    if extra > 0 {
+        names.push(format!("(+{extra} more)"));
+    }
+    names
+}
+
+/// Scan the blobs staged in the index that differ from HEAD.
+fn scan_staged(repo: &git::Repo, args: &ScanArgs, res: &Resolved) -> Result<Vec<ItemOutcome>> {
+    let staged = git::staged_blobs(repo)?;
+    let max = res.max_file_size;
+    Ok(staged
+        .par_iter()
+        .map_init(
+            || {
+                (
+                    repo.repo.to_thread_local(),
+                    Worker::new(&res.rules),
+                    Vec::new(),
+                )
+            },
+            |(r, w, buf), (path, id)| {
+                let mut out = ItemOutcome {
+                    stats: Stats {
+                        files: 1,
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                };
+                match read_blob(r, id, max, buf) {
+                    Err(e) => {
+                        out.error = Some(ScanError {
+                            path: path.clone(),
+                            message: e,
+                        })
+                    }
+                    Ok(Some(size)) => {
+                        out.stats.skipped_large += 1;
+                        out.note = Some(format!(
+                            "{path}: skipped, {size} bytes is over the size limit of {max} bytes"
+                        ));
+                    }
+                    Ok(None) => {
+                        w.scan_bytes(path, buf, &Provenance::Staged, args.show_secrets, &mut out)
+                    }
+                }
+                out
+            },
+        )
+        .collect())
 }
 
 /// Write the report to `--output` or stdout.

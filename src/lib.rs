@@ -23,6 +23,7 @@ pub mod cli;
 pub mod config;
 pub mod exit;
 pub mod finding;
+pub mod progress;
 pub mod report;
 pub mod rules;
 pub mod sanitize;

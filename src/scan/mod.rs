@@ -52,13 +52,16 @@ impl<'r> Scanner<'r> {
         self.rules
     }
 
-    /// Scan one blob seen at `path`; matches are appended to `out` (sorted by secret start).
-    /// Binary blobs only go through file rules (names), never content regexes.
+    /// Scan one blob seen at `path`: file rules, then content rules.
+    /// Matches are appended to `out`. Binary blobs only go through file rules.
     pub fn scan_blob(&mut self, path: &str, data: &[u8], out: &mut Vec<Match>) {
-        let start = out.len();
-        let rules = self.rules;
-        // File rules: the path alone decides (plus the env-file check).
-        for (i, rule) in rules.rules.iter().enumerate() {
+        self.scan_file_rules(path, data, out);
+        self.scan_content(path, data, out);
+    }
+
+    /// File rules only: the path alone decides (plus the env-file check).
+    pub fn scan_file_rules(&mut self, path: &str, data: &[u8], out: &mut Vec<Match>) {
+        for (i, rule) in self.rules.rules.iter().enumerate() {
             if rule.regex.is_some() {
                 continue;
             }
@@ -72,6 +75,12 @@ impl<'r> Scanner<'r> {
                 }
             }
         }
+    }
+
+    /// Content rules: prefilter, then candidate regexes over the whole blob.
+    pub fn scan_content(&mut self, path: &str, data: &[u8], out: &mut Vec<Match>) {
+        let start = out.len();
+        let rules = self.rules;
         if is_binary(data) {
             return;
         }
