@@ -19,6 +19,8 @@ use crate::source::git;
 use crate::{config, exit, suppress};
 use std::collections::HashMap;
 
+pub mod deps;
+
 /// Default `--max-file-size`: 25 MiB.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 25 << 20;
 
@@ -28,7 +30,13 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Scan(args) => run_scan(&args),
         Command::Rules(RulesCommand::List { format }) => rules_list(format),
         Command::Rules(RulesCommand::Check { files }) => rules_check(&files),
+        Command::Deps(args) => deps::run_deps(&args),
+        Command::Check(args) => deps::run_check(&args),
+        Command::Db(cmd) => deps::run_db(&cmd),
         Command::Init { force } => init(force),
+        Command::Baseline(args) => run_baseline(&args),
+        Command::Hook(cmd) => run_hook(&cmd),
+        Command::Completions { shell } => run_completions(shell),
     }
 }
 
@@ -169,6 +177,13 @@ pub struct ItemOutcome {
     pub error: Option<ScanError>,
     /// A note for this item.
     pub note: Option<String>,
+}
+
+impl Clone for Worker<'_> {
+    /// A fresh worker over the same rules (scratch space is not shared).
+    fn clone(&self) -> Self {
+        Worker::new(self.scanner.rules())
+    }
 }
 
 /// Per-worker state: scanner and reusable buffers.
@@ -377,6 +392,14 @@ pub fn build_report(
 }
 
 fn run_scan(args: &ScanArgs) -> Result<u8> {
+    let report = scan_report(args)?;
+    write_out(&report, args)?;
+    Ok(exit::code_for(&report, args.fail_on))
+}
+
+/// Scan for secrets and return the sorted report, unwritten (`scan` writes it;
+/// `check` first adds the dependency audit).
+pub fn scan_report(args: &ScanArgs) -> Result<Report> {
     let started = Instant::now();
     let root = args.path.as_path();
     if !root.exists() {
@@ -422,10 +445,9 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
             if args.staged {
                 outcomes.extend(pool.install(|| scan_staged(&repo, args, &res))?);
             } else {
-                let scope = git::Scope {
-                    refs: args.branch.clone(),
-                    range: range_of(args)?,
-                };
+                let (range, why) = range_of(args)?;
+                notes.extend(why);
+                let scope = git::Scope { refs: args.branch.clone(), range };
                 let (o, n) = pool.install(|| scan_history(&repo, &scope, args, &res))?;
                 outcomes.extend(o);
                 notes.extend(n);
@@ -439,27 +461,85 @@ fn run_scan(args: &ScanArgs) -> Result<u8> {
     report.notes.extend(notes);
     report.notes.sort();
     report.vcs = vcs;
-    write_out(&report, args)?;
-    Ok(exit::code_for(&report, args.fail_on))
+    Ok(report)
 }
 
-fn range_of(args: &ScanArgs) -> Result<Option<(String, String)>> {
+/// A `BASE..HEAD` range, and a note saying how `--range auto` found it.
+type RangeAndNote = (Option<(String, String)>, Option<String>);
+
+/// The `--range`/`--since` range, with a note when `--range auto` detected it.
+fn range_of(args: &ScanArgs) -> Result<RangeAndNote> {
     if let Some(r) = &args.range {
+        if r == "auto" {
+            let d = crate::ci::detect_range(|k| std::env::var(k).ok(), |p| std::fs::read_to_string(p))?;
+            let note = format!("--range auto: {}..{} from {}", d.base, d.head, d.why);
+            return Ok((Some((d.base, d.head)), Some(note)));
+        }
         let Some((base, head)) = r.split_once("..") else {
-            bail!("--range {r:?}: expected BASE..HEAD");
+            bail!("--range {r:?}: expected BASE..HEAD (or `auto`)");
         };
         let base = base.trim_end_matches('.');
         let head = if head.is_empty() { "HEAD" } else { head };
         if base.is_empty() {
             bail!("--range {r:?}: BASE is empty");
         }
-        return Ok(Some((base.to_string(), head.to_string())));
+        return Ok((Some((base.to_string(), head.to_string())), None));
     }
-    Ok(args.since.as_ref().map(|s| (s.clone(), "HEAD".to_string())))
+    Ok((args.since.as_ref().map(|s| (s.clone(), "HEAD".to_string())), None))
+}
+
+/// `preflight baseline`: the scan's fingerprints only (no secrets, no snippets).
+fn run_baseline(args: &crate::cli::BaselineArgs) -> Result<u8> {
+    let report = scan_report(&args.scan)?;
+    let findings: Vec<serde_json::Value> = report
+        .findings
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "rule_id": f.rule_id,
+                "fingerprint": f.fingerprint,
+                "locations": f.locations.iter().map(|l| serde_json::json!({ "path": l.path, "fingerprint": l.fingerprint })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({ "version": 1, "kind": "preflight-baseline", "findings": findings });
+    let text = serde_json::to_string_pretty(&doc)? + "\n";
+    match &args.scan.output {
+        Some(p) => {
+            std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
+            if !args.scan.quiet {
+                eprintln!("wrote {} finding(s) to {}", report.findings.len(), p.display());
+            }
+        }
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(if report.incomplete { exit::ERROR } else { exit::CLEAN })
+}
+
+fn run_hook(cmd: &crate::cli::HookCommand) -> Result<u8> {
+    let crate::cli::HookCommand::Install { pre_push, force } = cmd;
+    let dir = crate::hook::hooks_dir(Path::new("."))?;
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "preflight".into());
+    let mut kinds = vec![crate::hook::HookKind::PreCommit];
+    if *pre_push {
+        kinds.push(crate::hook::HookKind::PrePush);
+    }
+    for k in kinds {
+        let p = crate::hook::install(&dir, k, &exe, *force)?;
+        eprintln!("installed {}", p.display());
+    }
+    Ok(exit::CLEAN)
+}
+
+fn run_completions(shell: clap_complete::Shell) -> Result<u8> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    clap_complete::generate(shell, &mut cmd, "preflight", &mut std::io::stdout());
+    Ok(exit::CLEAN)
 }
 
 fn vcs_info(repo: &git::Repo) -> report::VcsInfo {
-    let r = repo.repo.to_thread_local();
+    let r = repo.local();
     let revision = r.head_id().map(|id| id.to_string()).unwrap_or_default();
     let branch = r
         .head_name()
@@ -518,62 +598,104 @@ fn scan_history(
     args: &ScanArgs,
     res: &Resolved,
 ) -> Result<(Vec<ItemOutcome>, Vec<String>)> {
+    let t0 = Instant::now();
     let hist = git::enumerate(repo, scope)?;
-    let progress =
-        crate::progress::Progress::new("history", Some(hist.blobs.len() as u64), args.quiet);
+    let t_enum = t0.elapsed();
+    let progress = crate::progress::Progress::new("history", Some(hist.blobs.len() as u64), args.quiet);
     let done_bytes = std::sync::atomic::AtomicU64::new(0);
     let max = res.max_file_size;
-    let per_blob: Vec<(usize, ItemOutcome, Vec<(u32, Vec<RawFinding>)>)> = (0..hist.blobs.len())
-        .into_par_iter()
-        .map_init(
-            || (repo.repo.to_thread_local(), Worker::new(&res.rules), Vec::new()),
-            |(r, w, buf), bi| {
-                let blob = &hist.blobs[bi];
-                let first = &hist.paths[blob.seen[0].path as usize];
-                let mut out = ItemOutcome::default();
-                let mut by_path = Vec::new();
-                match read_blob(r, &blob.id, max, buf) {
-                    Err(e) => out.error = Some(ScanError { path: format!("{first} (blob {})", blob.id), message: e }),
-                    Ok(Some(size)) => {
-                        out.stats.skipped_large += 1;
-                        out.note = Some(format!("{first} (blob {}): skipped, {size} bytes is over the size limit of {max} bytes", blob.id));
-                    }
-                    Ok(None) => {
-                        let data: &[u8] = buf;
-                        if scan::is_binary(data) {
-                            out.stats.skipped_binary += 1;
-                        } else {
-                            out.stats.blobs_scanned += 1;
-                            out.stats.bytes_scanned += data.len() as u64;
-                        }
-                        w.matches.clear();
-                        w.scanner.scan_content(first, data, &mut w.matches);
-                        if !w.matches.is_empty() {
-                            finding::raw_findings(&res.rules, first, data, &w.matches, &Provenance::File, args.show_secrets, &mut out.raws);
-                        }
-                        // File rules depend on the path: check each distinct path.
-                        for a in &blob.seen {
-                            let p = &hist.paths[a.path as usize];
-                            w.matches.clear();
-                            w.scanner.scan_file_rules(p, data, &mut w.matches);
-                            if !w.matches.is_empty() {
-                                let mut raws = Vec::new();
-                                finding::raw_findings(&res.rules, p, data, &w.matches, &Provenance::File, args.show_secrets, &mut raws);
-                                by_path.push((a.path, raws));
-                            }
-                        }
+    type BlobResult = (usize, ItemOutcome, Vec<(u32, Vec<RawFinding>)>);
+    let results: std::sync::Mutex<Vec<BlobResult>> = std::sync::Mutex::new(Vec::new());
+    let stats = std::sync::Mutex::new(Stats::default());
+    // One blob's bytes → outcome; shared by the pack-order pass and the loose fallback.
+    let process = |w: &mut Worker<'_>, bi: usize, data: Result<&[u8], String>| {
+        let blob = &hist.blobs[bi];
+        let first = &hist.paths[blob.seen[0].path as usize];
+        let mut out = ItemOutcome::default();
+        let mut by_path = Vec::new();
+        match data {
+            Err(e) => out.error = Some(ScanError { path: format!("{first} (blob {})", blob.id), message: e }),
+            Ok(data) if data.len() as u64 > max => {
+                out.stats.skipped_large += 1;
+                out.note = Some(format!(
+                    "{first} (blob {}): skipped, {} bytes is over the size limit of {max} bytes",
+                    blob.id,
+                    data.len()
+                ));
+            }
+            Ok(data) => {
+                if scan::is_binary(data) {
+                    out.stats.skipped_binary += 1;
+                } else {
+                    out.stats.blobs_scanned += 1;
+                    out.stats.bytes_scanned += data.len() as u64;
+                }
+                w.matches.clear();
+                w.scanner.scan_content(first, data, &mut w.matches);
+                if !w.matches.is_empty() {
+                    finding::raw_findings(&res.rules, first, data, &w.matches, &Provenance::File, args.show_secrets, &mut out.raws);
+                }
+                // File rules depend on the path: check each distinct path.
+                for a in &blob.seen {
+                    let p = &hist.paths[a.path as usize];
+                    w.matches.clear();
+                    w.scanner.scan_file_rules(p, data, &mut w.matches);
+                    if !w.matches.is_empty() {
+                        let mut raws = Vec::new();
+                        finding::raw_findings(&res.rules, p, data, &w.matches, &Provenance::File, args.show_secrets, &mut raws);
+                        by_path.push((a.path, raws));
                     }
                 }
-                progress.inc(buf.len() as u64, &done_bytes);
-                (bi, out, by_path)
-            },
-        )
-        .collect();
+                progress.inc(data.len() as u64, &done_bytes);
+            }
+        }
+        add_stats(&mut stats.lock().expect("stats lock"), &out.stats);
+        if !out.raws.is_empty() || !by_path.is_empty() || out.error.is_some() || out.note.is_some() {
+            out.stats = Stats::default();
+            results.lock().expect("results lock").push((bi, out, by_path));
+        }
+    };
+    // Pass 1: packed blobs in pack order (each delta base inflated once).
+    let wanted: HashMap<gix::ObjectId, u32> = hist.blobs.iter().enumerate().map(|(i, b)| (b.id, i as u32)).collect();
+    let (claimed, pack_errors) = git::for_each_packed_blob(
+        repo,
+        &wanted,
+        hist.blobs.len(),
+        args.threads,
+        Worker::new(&res.rules),
+        |w, bi, data| process(w, bi as usize, Ok(data)),
+    );
+    drop(wanted);
+    // Pass 2: loose objects (and anything a pack could not give) one by one.
+    let rest: Vec<usize> = (0..hist.blobs.len()).filter(|&i| !claimed[i]).collect();
+    rest.into_par_iter().for_each_init(
+        || (repo.local(), Worker::new(&res.rules), Vec::new()),
+        |(r, w, buf), bi| match read_blob(r, &hist.blobs[bi].id, max, buf) {
+            Ok(None) => process(w, bi, Ok(buf)),
+            Ok(Some(size)) => {
+                let blob = &hist.blobs[bi];
+                let first = &hist.paths[blob.seen[0].path as usize];
+                let out = ItemOutcome {
+                    stats: Stats { skipped_large: 1, ..Default::default() },
+                    note: Some(format!("{first} (blob {}): skipped, {size} bytes is over the size limit of {max} bytes", blob.id)),
+                    ..Default::default()
+                };
+                results.lock().expect("results lock").push((bi, out, Vec::new()));
+            }
+            Err(e) => process(w, bi, Err(e)),
+        },
+    );
     progress.finish();
+    let mut per_blob = results.into_inner().expect("results lock");
+    per_blob.sort_by_key(|(bi, _, _)| *bi);
+    let scan_stats = stats.into_inner().expect("stats lock");
+    let t_scan = t0.elapsed();
     // Provenance, only for blobs with findings.
-    let r = repo.repo.to_thread_local();
+    let r = repo.local();
     let mut facts: HashMap<u32, Option<git::CommitFacts>> = HashMap::new();
     let mut head: Option<HashMap<String, gix::ObjectId>> = None;
+    let mut graph: Option<(Vec<Vec<u32>>, Vec<u32>)> = None;
+    let mut trees = git::TreeCache::default();
     let mut outcomes = Vec::with_capacity(per_blob.len() + 1);
     for (bi, mut out, by_path) in per_blob {
         let blob = &hist.blobs[bi];
@@ -599,6 +721,18 @@ fn scan_history(
                 .or_insert_with(|| git::commit_facts(&r, &commit.id))
                 .clone();
             let in_head = head.as_ref().is_some_and(|h| h.get(path) == Some(&blob.id));
+            let removed_in = if in_head {
+                None
+            } else {
+                let (children, pos) = graph.get_or_insert_with(|| {
+                    let mut pos = vec![0u32; hist.commits.len()];
+                    for (i, c) in git::topo_order(&hist).into_iter().enumerate() {
+                        pos[c as usize] = i as u32;
+                    }
+                    (git::children(&hist), pos)
+                });
+                git::removed_in(&r, &hist, children, pos, &mut trees, a.commit, blob.id, path).map(|c| c.to_string())
+            };
             let prov = Provenance::Git(finding::GitProvenance {
                 commit: commit.id.to_string(),
                 author: f.as_ref().map(|f| f.author.clone()).unwrap_or_default(),
@@ -607,6 +741,7 @@ fn scan_history(
                 summary: f.as_ref().map(|f| f.summary.clone()).unwrap_or_default(),
                 refs: refs_of(&hist, a.commit),
                 in_head,
+                removed_in,
             });
             for raw in raws.drain(..) {
                 let mut raw = raw.clone();
@@ -618,11 +753,14 @@ fn scan_history(
         out.raws = expanded;
         outcomes.push(out);
     }
-    let mut summary = ItemOutcome::default();
+    if std::env::var_os("PREFLIGHT_TIMING").is_some() {
+        eprintln!("timing: enumerate {:?}, scan {:?}, provenance {:?}", t_enum, t_scan - t_enum, t0.elapsed() - t_scan);
+    }
+    let mut summary = ItemOutcome { stats: scan_stats, ..Default::default() };
     summary.stats.commits = hist.commits.len() as u64;
     summary.stats.history_blobs = hist.blobs.len() as u64;
     outcomes.push(summary);
-    for (what, msg) in hist.errors {
+    for (what, msg) in hist.errors.into_iter().chain(pack_errors) {
         outcomes.push(ItemOutcome {
             error: Some(ScanError {
                 path: what,
@@ -658,7 +796,7 @@ fn scan_staged(repo: &git::Repo, args: &ScanArgs, res: &Resolved) -> Result<Vec<
         .map_init(
             || {
                 (
-                    repo.repo.to_thread_local(),
+                    repo.local(),
                     Worker::new(&res.rules),
                     Vec::new(),
                 )

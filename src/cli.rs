@@ -24,12 +24,54 @@ pub enum Command {
     /// List or check rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Audit lockfiles against local advisory databases (no network).
+    Deps(DepsArgs),
+    /// Secrets and dependencies in one report (`scan` + `deps`).
+    Check(CheckArgs),
+    /// Fetch or inspect the advisory databases.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Write the current findings' fingerprints (no secrets) to a baseline file, so
+    /// later scans with `--baseline FILE` fail only on new findings.
+    Baseline(BaselineArgs),
+    /// Install git hooks that run preflight (pre-commit; pre-push with --pre-push).
+    #[command(subcommand)]
+    Hook(HookCommand),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Write a commented .preflight.toml in the current directory.
     Init {
         /// Overwrite an existing file.
         #[arg(long)]
         force: bool,
     },
+}
+
+/// `preflight hook ...`.
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Write .git/hooks/pre-commit (and pre-push with --pre-push).
+    #[command(after_help = "Examples:\n  preflight hook install\n  preflight hook install --pre-push --force")]
+    Install {
+        /// Also install a pre-push hook that scans the commits being pushed.
+        #[arg(long)]
+        pre_push: bool,
+        /// Replace hooks preflight did not write (the old one is kept as *.preflight-backup).
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// `preflight baseline`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  preflight baseline . -o preflight-baseline.json\n  preflight scan . --baseline preflight-baseline.json")]
+pub struct BaselineArgs {
+    /// Scan options (as for `preflight scan`).
+    #[command(flatten)]
+    pub scan: ScanArgs,
 }
 
 /// `preflight rules ...`.
@@ -91,7 +133,8 @@ pub struct ScanArgs {
     /// Scan only blobs staged in the index that differ from HEAD (pre-commit).
     #[arg(long, conflicts_with_all = ["history_only", "range", "since"])]
     pub staged: bool,
-    /// Scan only blobs introduced by commits in BASE..HEAD.
+    /// Scan only blobs introduced by commits in BASE..HEAD; `auto` reads the range
+    /// from GitHub Actions or GitLab CI variables.
     #[arg(long, value_name = "BASE..HEAD", conflicts_with = "since")]
     pub range: Option<String>,
     /// Scan only blobs introduced by commits after REV (same as --range REV..HEAD).
@@ -112,6 +155,101 @@ pub struct ScanArgs {
     /// Never colour the text report.
     #[arg(long)]
     pub no_color: bool,
+}
+
+/// Advisory database options shared by `deps` and `check`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DbArgs {
+    /// Advisory database directory: RustSec, PyPA or any OSV export (repeatable;
+    /// default: the databases `preflight db update` keeps in the user cache dir).
+    #[arg(long = "db", value_name = "DIR")]
+    pub dbs: Vec<PathBuf>,
+    /// Warn when a database's last commit is older than DAYS (default 90).
+    #[arg(long, value_name = "DAYS")]
+    pub max_db_age: Option<u64>,
+}
+
+/// `preflight deps`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 no unsuppressed finding; 1 findings at or above --fail-on; 2 usage or fatal error, or an incomplete audit.\n\nExamples:\n  preflight db update && preflight deps .\n  preflight deps . --db ./advisory-db --format sarif --output deps.sarif\n  preflight deps Cargo.lock --fail-on high"
+)]
+pub struct DepsArgs {
+    /// Directory to search for lockfiles, or one lockfile.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Databases.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "text")]
+    pub format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Lowest severity that makes the exit code 1.
+    #[arg(long, value_enum, default_value = "info", value_name = "SEVERITY")]
+    pub fail_on: Severity,
+    /// Configuration file (default: PATH/.preflight.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Also look at lockfiles that .gitignore would skip.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// No notes on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Never colour the text report.
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+/// `preflight check`: `scan` and `deps` into one report.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Secret scan options.
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// Databases.
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// `preflight db ...`.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Clone or fast-forward the advisory git repositories (RustSec and PyPA by default).
+    Update(DbUpdateArgs),
+    /// Show each database's layout, commit, date and age.
+    Status(DbStatusArgs),
+}
+
+/// `preflight db update`.
+#[derive(Debug, Args)]
+pub struct DbUpdateArgs {
+    /// Where the databases live (default: $PREFLIGHT_DB_DIR, else <cache dir>/preflight/advisory-db).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Repository to fetch as NAME=URL (repeatable; replaces the defaults and `[deps.sources]`).
+    #[arg(long = "source", value_name = "NAME=URL")]
+    pub sources: Vec<String>,
+    /// Configuration file with `[deps.sources]` (default: ./.preflight.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// `preflight db status`.
+#[derive(Debug, Args)]
+pub struct DbStatusArgs {
+    /// Databases.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Where `db update` keeps the databases (default: as for `db update`).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Output format (text or json).
+    #[arg(long, short = 'f', value_enum, default_value = "text")]
+    pub format: Format,
 }
 
 /// Parse `25M`, `1G`, `4096`.

@@ -57,6 +57,26 @@ pub struct FileConfig {
     /// Extra rules written inline, same schema as `patterns/*.toml`.
     #[serde(default)]
     pub rule: Vec<RuleSpec>,
+    /// Dependency audit settings.
+    #[serde(default)]
+    pub deps: DepsConfig,
+}
+
+/// `[deps]`: the dependency audit (`deps`, `check`, `db`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepsConfig {
+    /// Advisory database directories, relative to the config file (`--db` replaces them).
+    #[serde(default)]
+    pub db: Vec<PathBuf>,
+    /// Warn when a database's last commit is older than this many days (default 90).
+    pub max_db_age: Option<u64>,
+    /// Advisories to ignore (`[[deps.ignore]]`), each with a reason and an optional expiry.
+    #[serde(default)]
+    pub ignore: Vec<crate::audit::Ignore>,
+    /// Repositories `db update` fetches, name → git URL (default: RustSec and PyPA).
+    #[serde(default)]
+    pub sources: std::collections::BTreeMap<String, String>,
 }
 
 /// `[rules]`.
@@ -163,6 +183,16 @@ paths = []
 [scan]
 # Largest file or blob to scan, in bytes (default 25 MiB).
 # max_file_size = 26214400
+
+[deps]
+# Advisory databases for `preflight deps` / `check` (default: those `preflight db update` fetched).
+# db = ["../advisory-db"]
+# max_db_age = 90
+# Advisories that do not apply, each with a reason (and optionally an expiry date):
+# [[deps.ignore]]
+# id = "RUSTSEC-2020-0071"
+# reason = "time 0.1 is only used by a build script that never reads the environment"
+# expires = "2027-01-01"
 
 # Rules can also be written inline:
 # [[rule]]

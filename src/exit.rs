@@ -51,6 +51,7 @@ mod tests {
                     inline_allow: false,
                 }],
                 suppressed: None,
+                advisory: None,
             })
             .into_iter()
             .collect();

@@ -99,6 +99,9 @@ pub struct GitProvenance {
     pub refs: Vec<String>,
     /// Whether HEAD's tree still has this blob at this path.
     pub in_head: bool,
+    /// The oldest commit in which this blob stopped being at this path (deleted or changed).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub removed_in: Option<String>,
 }
 
 /// One place a secret was seen.
@@ -139,6 +142,11 @@ pub enum Suppression {
     Baseline,
     /// Path allowed in `.preflight.toml`.
     ConfigPath,
+    /// Advisory ignored in `.preflight.toml` (`[[deps.ignore]]`) with its reason.
+    AdvisoryIgnore {
+        /// The reason given with the ignore.
+        reason: String,
+    },
 }
 
 /// The reported unit: one secret (or advisory) with every place it was seen.
@@ -167,6 +175,43 @@ pub struct Finding {
     /// Set when every location is suppressed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppression>,
+    /// Advisory details (only for `kind = advisory`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub advisory: Option<Box<AdvisoryInfo>>,
+}
+
+/// What an advisory finding is about: the package, the advisory and the fix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdvisoryInfo {
+    /// OSV ecosystem (`crates.io`, `PyPI`, `npm`).
+    pub ecosystem: String,
+    /// Package name as written in the lockfile.
+    pub package: String,
+    /// Installed (locked) version.
+    pub version: String,
+    /// Other ids of the same advisory (CVE, GHSA, PYSEC, RUSTSEC), sorted.
+    pub aliases: Vec<String>,
+    /// One-line summary.
+    pub summary: String,
+    /// Versions (or RustSec version requirements) that fix it.
+    pub fixed_versions: Vec<String>,
+    /// The smallest fixed version above the installed one, when known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub smallest_fix: Option<String>,
+    /// CVSS base score, when the advisory has a vector.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cvss: Option<f64>,
+    /// CVSS vector.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cvss_vector: Option<String>,
+    /// RustSec informational kind (`unmaintained`, `unsound`, `notice`): a warning.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub informational: Option<String>,
+    /// Advisory page.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub url: Option<String>,
+    /// Databases that reported it.
+    pub databases: Vec<String>,
 }
 
 impl Finding {
@@ -262,6 +307,7 @@ pub fn group<'a>(
                 keys: raw.keys.clone(),
                 locations: Vec::new(),
                 suppressed: None,
+                advisory: None,
             });
         if !f.locations.contains(&loc) {
             f.locations.push(loc);
@@ -296,38 +342,6 @@ pub fn sort_findings(findings: &mut [Finding]) {
             &b.fingerprint,
         ))
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fingerprints_ignore_line_and_commit_but_not_path() {
-        let h = secret_hash(b"s3cret-value");
-        assert_eq!(
-            finding_fingerprint("a.b", &h),
-            finding_fingerprint("a.b", &h)
-        );
-        assert_ne!(
-            finding_fingerprint("a.b", &h),
-            finding_fingerprint("a.c", &h)
-        );
-        assert_ne!(
-            location_fingerprint("a.b", "x", &h),
-            location_fingerprint("a.b", "y", &h)
-        );
-        assert_eq!(finding_fingerprint("a.b", &h).len(), 24);
-    }
-
-    #[test]
-    fn redaction_hides_most_of_the_secret() {
-        assert_eq!(
-            redact("ghp_0123456789abcdefghijklmnopqrstuvwxyz"),
-            "ghp_…[40 chars]"
-        );
-        assert_eq!(redact("hunter2"), "…[7 chars]");
-    }
 }
 
 /// Turn one blob's matches into owned raw findings (worker side: the blob's
@@ -438,4 +452,36 @@ fn snippet(data: &[u8], secret: std::ops::Range<usize>, secret_text: &str, show:
         crate::sanitize::for_terminal(post),
         if to < line_end { "…" } else { "" }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_ignore_line_and_commit_but_not_path() {
+        let h = secret_hash(b"s3cret-value");
+        assert_eq!(
+            finding_fingerprint("a.b", &h),
+            finding_fingerprint("a.b", &h)
+        );
+        assert_ne!(
+            finding_fingerprint("a.b", &h),
+            finding_fingerprint("a.c", &h)
+        );
+        assert_ne!(
+            location_fingerprint("a.b", "x", &h),
+            location_fingerprint("a.b", "y", &h)
+        );
+        assert_eq!(finding_fingerprint("a.b", &h).len(), 24);
+    }
+
+    #[test]
+    fn redaction_hides_most_of_the_secret() {
+        assert_eq!(
+            redact("ghp_0123456789abcdefghijklmnopqrstuvwxyz"),
+            "ghp_…[40 chars]"
+        );
+        assert_eq!(redact("hunter2"), "…[7 chars]");
+    }
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, FindingKind, Severity};
 use crate::rules::{Precision, Rule};
 use crate::suppress::StaleEntry;
 
@@ -42,6 +42,11 @@ pub struct RuleMeta {
     pub rotate: Option<String>,
     /// Format documentation.
     pub references: Vec<String>,
+    /// Secret rule or advisory.
+    pub kind: FindingKind,
+    /// CVSS base score (advisories with a vector): SARIF `security-severity`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cvss: Option<f64>,
 }
 
 impl RuleMeta {
@@ -55,6 +60,8 @@ impl RuleMeta {
             precision: r.spec.precision,
             rotate: r.spec.rotate.clone(),
             references: r.spec.references.clone(),
+            kind: FindingKind::Secret,
+            cvss: None,
         }
     }
 }
@@ -89,6 +96,22 @@ pub struct Stats {
     pub history_blobs: u64,
     /// Wall time in milliseconds.
     pub elapsed_ms: u64,
+    /// Dependencies were audited (`deps`, `check`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dep_audit: bool,
+    /// Lockfiles found by the dependency audit.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub lockfiles: u64,
+    /// Pinned packages audited.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub packages: u64,
+    /// Advisories loaded for those packages.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub advisories: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Version-control facts for SARIF `versionControlProvenance`.

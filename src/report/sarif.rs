@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::Report;
-use crate::finding::{Finding, Location, Provenance, Severity, Suppression};
+use crate::finding::{Finding, FindingKind, Location, Provenance, Severity, Suppression};
 
 /// SARIF level for a severity.
 pub fn level(s: Severity) -> &'static str {
@@ -17,6 +17,9 @@ pub fn level(s: Severity) -> &'static str {
 }
 
 fn rule_json(r: &super::RuleMeta) -> Value {
+    if r.kind == FindingKind::Advisory {
+        return advisory_rule_json(r);
+    }
     let mut help = format!("{}\n\n", r.description);
     let mut md = format!("{}\n\n", r.description);
     if let Some(rot) = &r.rotate {
@@ -51,6 +54,64 @@ fn rule_json(r: &super::RuleMeta) -> Value {
     rule
 }
 
+/// A rule per advisory: `security-severity` is the CVSS base score when the
+/// advisory has one, else the severity band's value.
+fn advisory_rule_json(r: &super::RuleMeta) -> Value {
+    let short: String = r.name.chars().take(200).collect();
+    let mut md = format!(
+        "{}\n\n**Fix:** upgrade the package to a fixed version (see the result message), or, if it does not apply, add `{{ id = \"{}\", reason = \"…\" }}` to `[[deps.ignore]]` in `.preflight.toml`.",
+        r.description, r.id
+    );
+    for rf in &r.references {
+        md.push_str(&format!("\n- <{rf}>"));
+    }
+    let security_severity = match r.cvss {
+        Some(score) => format!("{score:.1}"),
+        None => r.severity.security_severity().to_string(),
+    };
+    let mut rule = json!({
+        "id": r.id,
+        "name": r.id,
+        "shortDescription": { "text": short },
+        "fullDescription": { "text": if r.description.is_empty() { r.name.clone() } else { r.description.clone() } },
+        "help": { "text": format!("{}\n\nUpgrade the package to a fixed version, or ignore the advisory with a reason in .preflight.toml ([[deps.ignore]]).", r.description), "markdown": md },
+        "defaultConfiguration": { "level": level(r.severity) },
+        "properties": {
+            "security-severity": security_severity,
+            "precision": r.precision.as_str(),
+            "tags": ["security", "vulnerability", "dependency"],
+        },
+    });
+    if let Some(u) = r.references.first() {
+        rule["helpUri"] = json!(u);
+    }
+    rule
+}
+
+/// The result message of an advisory finding: package, version, fix.
+fn advisory_message(f: &Finding) -> String {
+    let Some(a) = &f.advisory else {
+        return format!("{}: {}", f.rule_id, f.rule_name);
+    };
+    let fix = match (&a.smallest_fix, a.fixed_versions.is_empty()) {
+        (Some(v), _) => format!("upgrade to {v} or later"),
+        (None, false) => format!(
+            "no fixed version above {} is known (fixed: {})",
+            a.version,
+            a.fixed_versions.join(", ")
+        ),
+        (None, true) => "no fixed version is known".to_string(),
+    };
+    let what = match &a.informational {
+        Some(kind) => format!("is {kind}"),
+        None => "is affected".to_string(),
+    };
+    format!(
+        "{} {} {what} by {} ({}): {}",
+        a.package, a.version, f.rule_id, a.summary, fix
+    )
+}
+
 fn result_json(f: &Finding, loc: &Location, rule_index: usize) -> Value {
     let mut props = json!({ "severity": f.severity.as_str(), "source": source_name(&loc.provenance), "findingFingerprint": f.fingerprint });
     if let Provenance::Git(g) = &loc.provenance {
@@ -58,9 +119,26 @@ fn result_json(f: &Finding, loc: &Location, rule_index: usize) -> Value {
         props["commitDate"] = json!(g.date);
         props["refs"] = json!(g.refs);
         props["inHead"] = json!(g.in_head);
+        if let Some(rm) = &g.removed_in {
+            props["removedIn"] = json!(rm);
+        }
     }
     if !f.keys.is_empty() {
         props["keys"] = json!(f.keys);
+    }
+    if let Some(a) = &f.advisory {
+        props["source"] = json!("lockfile");
+        props["ecosystem"] = json!(a.ecosystem);
+        props["package"] = json!(a.package);
+        props["version"] = json!(a.version);
+        props["aliases"] = json!(a.aliases);
+        props["fixedVersions"] = json!(a.fixed_versions);
+        if let Some(v) = &a.smallest_fix {
+            props["smallestFix"] = json!(v);
+        }
+        if let Some(k) = &a.informational {
+            props["informational"] = json!(k);
+        }
     }
     let what = if f.keys.is_empty() {
         String::new()
@@ -71,7 +149,7 @@ fn result_json(f: &Finding, loc: &Location, rule_index: usize) -> Value {
         "ruleId": f.rule_id,
         "ruleIndex": rule_index,
         "level": level(f.severity),
-        "message": { "text": format!("{} found: {}{}", f.rule_name, f.secret, what) },
+        "message": { "text": if f.kind == FindingKind::Advisory { advisory_message(f) } else { format!("{} found: {}{}", f.rule_name, f.secret, what) } },
         "locations": [{
             "physicalLocation": {
                 "artifactLocation": { "uri": uri_escape(&loc.path), "uriBaseId": "SRCROOT" },
@@ -94,6 +172,9 @@ fn result_json(f: &Finding, loc: &Location, rule_index: usize) -> Value {
             }
             Suppression::Baseline => ("external", "in baseline".to_string()),
             Suppression::ConfigPath => ("external", "path allowed in .preflight.toml".to_string()),
+            Suppression::AdvisoryIgnore { reason } => {
+                ("external", format!(".preflight.toml deps.ignore: {reason}"))
+            }
         };
         r["suppressions"] = json!([{ "kind": kind, "justification": why }]);
     }
@@ -123,21 +204,75 @@ pub fn uri_escape(path: &str) -> String {
 
 /// Build the SARIF document.
 pub fn build_sarif(report: &Report) -> Value {
+    build_sarif_limited(report, MAX_RESULTS, MAX_COMPRESSED_BYTES)
+}
+
+/// GitHub code scanning accepts at most this many results per run.
+pub const MAX_RESULTS: usize = 25_000;
+/// GitHub code scanning accepts SARIF uploads up to 10 MB gzip-compressed.
+pub const MAX_COMPRESSED_BYTES: usize = 10 << 20;
+
+fn compressed_len(v: &Value) -> usize {
+    let raw = serde_json::to_vec(v).unwrap_or_default();
+    let mut out = vec![0u8; zlib_rs::compress_bound(raw.len())];
+    let (c, _) = zlib_rs::compress_slice(&mut out, &raw, zlib_rs::DeflateConfig::default());
+    c.len()
+}
+
+/// Build SARIF within `max_results` and `max_bytes` (compressed). Beyond them the
+/// most severe results are kept and a notification says what was dropped.
+pub fn build_sarif_limited(report: &Report, max_results: usize, max_bytes: usize) -> Value {
     let rules: Vec<&super::RuleMeta> = report.rules.values().collect();
     let index_of = |id: &str| rules.iter().position(|r| r.id == id).unwrap_or(0);
     let mut results = Vec::new();
     for f in &report.findings {
         let ri = index_of(&f.rule_id);
         for loc in &f.locations {
-            results.push(result_json(f, loc, ri));
+            // Suppressed results go last when something must be dropped.
+            results.push((
+                f.severity,
+                loc.suppressed.is_none(),
+                results.len(),
+                result_json(f, loc, ri),
+            ));
         }
     }
-    let notifications: Vec<Value> = report
+    let total = results.len();
+    let mut keep = total.min(max_results);
+    if keep < total
+        || compressed_len(&json!(results.iter().map(|r| &r.3).collect::<Vec<_>>())) > max_bytes
+    {
+        results.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)).then(a.2.cmp(&b.2)));
+        loop {
+            let part: Vec<&Value> = results[..keep].iter().map(|r| &r.3).collect();
+            if keep == 0 || compressed_len(&json!(part)) <= max_bytes * 9 / 10 {
+                break;
+            }
+            keep = keep * 4 / 5;
+        }
+        results.truncate(keep);
+        results.sort_by_key(|r| r.2);
+    }
+    let dropped = total - results.len();
+    let results: Vec<Value> = results.into_iter().map(|r| r.3).collect();
+    let mut notifications: Vec<Value> = report
         .errors
         .iter()
         .map(|e| json!({ "level": "error", "message": { "text": format!("{}: {}", e.path, e.message) } }))
         .chain(report.notes.iter().map(|n| json!({ "level": "note", "message": { "text": n } })))
         .collect();
+    if dropped > 0 {
+        let min_kept = report
+            .findings
+            .iter()
+            .map(|f| f.severity)
+            .max()
+            .map(|s| s.as_str())
+            .unwrap_or("none");
+        notifications.push(json!({ "level": "warning", "message": { "text": format!(
+            "SARIF limits (GitHub: {max_results} results, {} MB compressed): kept the {} most severe of {total} results, dropped {dropped}; the JSON report has them all (highest severity present: {min_kept})",
+            max_bytes >> 20, total - dropped) } }));
+    }
     let mut root = report.root_abs.to_string_lossy().replace('\\', "/");
     if !root.ends_with('/') {
         root.push('/');
@@ -186,8 +321,88 @@ pub fn write_sarif(report: &Report, out: &mut dyn std::io::Write) -> std::io::Re
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::finding::{Finding, FindingKind, Location, Provenance};
+    use crate::scan::location::Position;
+
+    fn report(sevs: &[Severity]) -> Report {
+        let p = Position { line: 1, column: 1 };
+        let findings = sevs
+            .iter()
+            .enumerate()
+            .map(|(i, &severity)| Finding {
+                rule_id: "a.b".into(),
+                rule_name: "x".into(),
+                kind: FindingKind::Secret,
+                severity,
+                fingerprint: format!("f{i}"),
+                secret: "s".into(),
+                secret_value: None,
+                keys: vec![],
+                advisory: None,
+                locations: vec![Location {
+                    path: format!("p{i}"),
+                    start: p,
+                    end: p,
+                    fingerprint: format!("l{i}"),
+                    snippet: String::new(),
+                    provenance: Provenance::File,
+                    suppressed: None,
+                    inline_allow: false,
+                }],
+                suppressed: None,
+            })
+            .collect();
+        Report {
+            version: 1,
+            tool_version: "0".into(),
+            root: ".".into(),
+            root_abs: "/r".into(),
+            findings,
+            rules: Default::default(),
+            stats: Default::default(),
+            errors: vec![],
+            notes: vec![],
+            stale: vec![],
+            incomplete: false,
+            vcs: None,
+            show_secrets: false,
+        }
+    }
+
     #[test]
     fn uri_escaping() {
-        assert_eq!(super::uri_escape("a b/ü#.txt"), "a%20b/%C3%BC%23.txt");
+        assert_eq!(uri_escape("a b/ü#.txt"), "a%20b/%C3%BC%23.txt");
+    }
+
+    #[test]
+    fn truncation_keeps_the_most_severe_and_says_so() {
+        let r = report(&[
+            Severity::Low,
+            Severity::Critical,
+            Severity::Medium,
+            Severity::High,
+            Severity::Info,
+        ]);
+        let v = build_sarif_limited(&r, 2, MAX_COMPRESSED_BYTES);
+        let results = v["runs"][0]["results"].as_array().unwrap();
+        let levels: Vec<&str> = results
+            .iter()
+            .map(|r| r["properties"]["severity"].as_str().unwrap())
+            .collect();
+        assert_eq!(levels, ["critical", "high"]);
+        let notes = v["runs"][0]["invocations"][0]["toolExecutionNotifications"].to_string();
+        assert!(notes.contains("dropped 3"), "{notes}");
+        // Within limits nothing is dropped.
+        let v = build_sarif_limited(&r, 25_000, MAX_COMPRESSED_BYTES);
+        assert_eq!(v["runs"][0]["results"].as_array().unwrap().len(), 5);
+    }
+
+    #[test]
+    fn truncation_by_compressed_size() {
+        let r = report(&vec![Severity::High; 400]);
+        let v = build_sarif_limited(&r, 25_000, 2_000);
+        let n = v["runs"][0]["results"].as_array().unwrap().len();
+        assert!(n > 0 && n < 400, "{n}");
     }
 }

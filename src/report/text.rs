@@ -41,12 +41,95 @@ fn shq(s: &str) -> String {
     }
 }
 
+/// An advisory finding: package, advisory, fix, and how to ignore it.
+fn write_advisory(out: &mut dyn Write, p: &Paint, f: &Finding) -> std::io::Result<()> {
+    let loc = f.primary();
+    writeln!(
+        out,
+        "  {}:{}  {} {}  {}",
+        loc.start.line,
+        loc.start.column,
+        p.sev(f.severity),
+        p.c("1", &for_terminal(&f.rule_id)),
+        for_terminal(&f.rule_name)
+    )?;
+    let Some(a) = &f.advisory else {
+        return Ok(());
+    };
+    let mut line = format!(
+        "      package: {} {} ({})",
+        for_terminal(&a.package),
+        for_terminal(&a.version),
+        a.ecosystem
+    );
+    if let Some(k) = &a.informational {
+        line.push_str(&format!("   {}", for_terminal(k)));
+    }
+    if let Some(score) = a.cvss {
+        line.push_str(&format!("   cvss: {score:.1}"));
+    }
+    writeln!(out, "{line}")?;
+    if !a.aliases.is_empty() {
+        writeln!(
+            out,
+            "      aliases: {}",
+            for_terminal(&a.aliases.join(", "))
+        )?;
+    }
+    if let Some(u) = &a.url {
+        writeln!(out, "      {}", for_terminal(u))?;
+    }
+    for l in &f.locations[1..] {
+        writeln!(
+            out,
+            "      also: {}:{}",
+            for_terminal(&l.path),
+            l.start.line
+        )?;
+    }
+    if let Some(s) = &f.suppressed {
+        writeln!(
+            out,
+            "      suppressed ({})",
+            for_terminal(&serde_json::to_string(s).unwrap_or_default())
+        )?;
+        return Ok(());
+    }
+    let fix = match (&a.smallest_fix, a.fixed_versions.is_empty()) {
+        (Some(v), _) => format!(
+            "upgrade {} to {} or later (fixed: {})",
+            for_terminal(&a.package),
+            for_terminal(v),
+            for_terminal(&a.fixed_versions.join(", "))
+        ),
+        (None, false) => format!(
+            "no fixed version above {} is known (fixed: {}): remove or replace {}",
+            for_terminal(&a.version),
+            for_terminal(&a.fixed_versions.join(", ")),
+            for_terminal(&a.package)
+        ),
+        (None, true) if a.informational.is_some() => {
+            "no fixed version: consider a maintained alternative".to_string()
+        }
+        (None, true) => "no fixed version is known: remove or replace the package".to_string(),
+    };
+    writeln!(out, "      {} {fix}", p.c("1", "fix:"))?;
+    writeln!(
+        out,
+        "      or, if it does not apply: add {{ id = \"{}\", reason = \"…\" }} to [[deps.ignore]] in .preflight.toml",
+        for_terminal(&f.rule_id)
+    )
+}
+
 fn write_finding(
     out: &mut dyn Write,
     p: &Paint,
     f: &Finding,
     report: &Report,
 ) -> std::io::Result<()> {
+    if f.kind == crate::finding::FindingKind::Advisory {
+        return write_advisory(out, p, f);
+    }
     let loc = f.primary();
     writeln!(
         out,
@@ -132,8 +215,9 @@ fn write_finding(
         match rotate {
             Some(r) => writeln!(
                 out,
-                "      {} rotate the credential at {r}",
-                p.c("1", "fix:")
+                "      {} rotate the credential at {}",
+                p.c("1", "fix:"),
+                for_terminal(r)
             )?,
             None => writeln!(
                 out,
@@ -158,8 +242,10 @@ fn write_finding(
         };
         writeln!(
             out,
-            "      then remove it from the file{}; if the repository is not public yet: {purge}",
-            if in_history { " and history" } else { "" }
+            "      then remove it from the file{}; if the repository is not public yet: {}",
+            if in_history { " and history" } else { "" },
+            // Paths come from the scanned repository: never raw control bytes on a terminal.
+            for_terminal(&purge)
         )?;
         writeln!(
             out,
@@ -223,8 +309,14 @@ fn write_summary(report: &Report, p: &Paint, out: &mut dyn Write) -> std::io::Re
         *by_rule.entry(&f.rule_id).or_default() += 1;
     }
     let s = &report.stats;
+    let secrets_scanned = s.files > 0 || s.commits > 0 || s.blobs_scanned > 0;
     if active.is_empty() {
-        writeln!(out, "{}", p.c("1;32", "No secrets found."))?;
+        let clean = match (s.dep_audit, secrets_scanned) {
+            (true, true) => "No secrets or vulnerable dependencies found.",
+            (true, false) => "No vulnerable dependencies found.",
+            _ => "No secrets found.",
+        };
+        writeln!(out, "{}", p.c("1;32", clean))?;
     } else {
         let sev: Vec<String> = by_sev
             .iter()
@@ -241,6 +333,36 @@ fn write_summary(report: &Report, p: &Paint, out: &mut dyn Write) -> std::io::Re
     }
     if suppressed > 0 {
         writeln!(out, "  {suppressed} suppressed finding(s) not counted")?;
+    }
+    if s.dep_audit {
+        writeln!(
+            out,
+            "  audited {} package(s) from {} lockfile(s) against {} advisory record(s){}",
+            s.packages,
+            s.lockfiles,
+            s.advisories,
+            if secrets_scanned {
+                String::new()
+            } else {
+                format!(" in {:.2}s", s.elapsed_ms as f64 / 1000.0)
+            }
+        )?;
+    }
+    if s.dep_audit && !secrets_scanned {
+        if report.incomplete {
+            writeln!(
+                out,
+                "{}",
+                p.c(
+                    "1;31",
+                    &format!(
+                        "audit incomplete: {} item(s) could not be read (see errors above)",
+                        report.errors.len()
+                    )
+                )
+            )?;
+        }
+        return Ok(());
     }
     let mb = s.bytes_scanned as f64 / 1e6;
     write!(out, "  scanned {} blob(s), {:.1} MB", s.blobs_scanned, mb)?;

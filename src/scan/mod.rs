@@ -32,6 +32,7 @@ pub fn is_binary(data: &[u8]) -> bool {
 pub struct Scanner<'r> {
     rules: &'r RuleSet,
     seen: Vec<bool>,
+    kw_seen: Vec<bool>,
     candidates: Vec<u32>,
     locs: Vec<Option<CaptureLocations>>,
 }
@@ -42,6 +43,7 @@ impl<'r> Scanner<'r> {
         Scanner {
             rules,
             seen: Vec::new(),
+            kw_seen: Vec::new(),
             candidates: Vec::new(),
             locs: (0..rules.rules.len()).map(|_| None).collect(),
         }
@@ -84,9 +86,12 @@ impl<'r> Scanner<'r> {
         if is_binary(data) {
             return;
         }
-        rules
-            .prefilter
-            .candidates(data, &mut self.seen, &mut self.candidates);
+        rules.prefilter.candidates(
+            data,
+            &mut self.seen,
+            &mut self.kw_seen,
+            &mut self.candidates,
+        );
         for &ri in &self.candidates {
             let rule = &rules.rules[ri as usize];
             let Some(re) = &rule.regex else { continue };

@@ -2,7 +2,7 @@
 //! regexes may match it. It must never reject a blob a rule could match, which
 //! `rules::check` verifies on every example.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
 
 use crate::rules::Rule;
 
@@ -12,6 +12,8 @@ pub struct Prefilter {
     automaton: Option<AhoCorasick>,
     /// For each keyword pattern id, the rules it enables.
     rules_of_keyword: Vec<Vec<u32>>,
+    /// For each keyword, the shorter keywords it contains (found with it).
+    implied: Vec<Vec<u32>>,
     /// Content rules without keywords: they run on every blob (slow path).
     always: Vec<u32>,
     /// Total rule count (size of the candidate bitmap).
@@ -43,20 +45,28 @@ impl Prefilter {
                 }
             }
         }
-        let automaton = if keywords.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .build(&keywords)
-                    .expect("keyword automaton builds"),
-            )
-        };
+        let implied = keywords
+            .iter()
+            .map(|k| {
+                keywords
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, o)| o.len() < k.len() && k.contains(o.as_str()))
+                    .map(|(i, _)| i as u32)
+                    .collect()
+            })
+            .collect();
+        let automaton = (!keywords.is_empty()).then(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&keywords)
+                .expect("keyword automaton builds")
+        });
         Prefilter {
             automaton,
             rules_of_keyword,
+            implied,
             always,
             rule_count: rules.len(),
         }
@@ -68,8 +78,14 @@ impl Prefilter {
     }
 
     /// Write the candidate rule indices for `data` into `out` (sorted, unique).
-    /// `seen` is caller-owned scratch, reused between blobs.
-    pub fn candidates(&self, data: &[u8], seen: &mut Vec<bool>, out: &mut Vec<u32>) {
+    /// `seen` and `kw_seen` are caller-owned scratch, reused between blobs.
+    pub fn candidates(
+        &self,
+        data: &[u8],
+        seen: &mut Vec<bool>,
+        kw_seen: &mut Vec<bool>,
+        out: &mut Vec<u32>,
+    ) {
         out.clear();
         seen.clear();
         seen.resize(self.rule_count, false);
@@ -77,20 +93,29 @@ impl Prefilter {
             seen[r as usize] = true;
         }
         if let Some(ac) = &self.automaton {
-            let mut kw_seen = vec![false; self.rules_of_keyword.len()];
+            // A leftmost-longest search restarted one byte after each match start finds every
+            // keyword occurrence: shorter keywords inside a longer match come from `implied`,
+            // and occurrences starting later are found by the restart. Unlike an overlapping
+            // search this keeps the automaton's vectorised prefilter.
+            kw_seen.clear();
+            kw_seen.resize(self.rules_of_keyword.len(), false);
             let mut remaining = kw_seen.len();
-            for m in ac.find_overlapping_iter(data) {
+            let mut at = 0;
+            while at < data.len() && remaining > 0 {
+                let Some(m) = ac.find(Input::new(data).range(at..)) else {
+                    break;
+                };
                 let k = m.pattern().as_usize();
-                if !kw_seen[k] {
-                    kw_seen[k] = true;
-                    for &r in &self.rules_of_keyword[k] {
-                        seen[r as usize] = true;
-                    }
-                    remaining -= 1;
-                    if remaining == 0 {
-                        break;
+                for k in std::iter::once(k).chain(self.implied[k].iter().map(|&i| i as usize)) {
+                    if !kw_seen[k] {
+                        kw_seen[k] = true;
+                        remaining -= 1;
+                        for &r in &self.rules_of_keyword[k] {
+                            seen[r as usize] = true;
+                        }
                     }
                 }
+                at = m.start() + 1;
             }
         }
         out.extend(
@@ -99,5 +124,33 @@ impl Prefilter {
                 .filter(|(_, s)| **s)
                 .map(|(i, _)| i as u32),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::RuleSet;
+
+    /// Keywords that overlap or contain each other must all be found.
+    #[test]
+    fn overlapping_and_nested_keywords_are_all_found() {
+        let specs: Vec<(String, crate::rules::RuleSpec)> = [("a.x", "sk_live_"), ("a.y", "live_t"), ("a.z", "sk_")]
+            .iter()
+            .map(|(id, kw)| {
+                let spec: crate::rules::RuleSpec = toml::from_str(&format!(
+                    "id = \"{id}\"\nname = \"n\"\nseverity = \"low\"\npattern = '''(q{{4}})'''\nkeywords = [\"{kw}\"]"
+                ))
+                .unwrap();
+                ("t".to_string(), spec)
+            })
+            .collect();
+        let set = RuleSet::compile(specs).unwrap();
+        let (mut seen, mut kw, mut out) = (Vec::new(), Vec::new(), Vec::new());
+        set.prefilter
+            .candidates(b"xx SK_LIVE_TEST yy", &mut seen, &mut kw, &mut out);
+        assert_eq!(out, vec![0, 1, 2]);
+        set.prefilter
+            .candidates(b"nothing here", &mut seen, &mut kw, &mut out);
+        assert!(out.is_empty());
     }
 }

@@ -53,6 +53,21 @@ pub struct Repo {
     pub bare: bool,
 }
 
+impl Repo {
+    /// A thread-local handle with caches sized for full-history reads: a memory-capped
+    /// delta-base cache so chains shared by consecutive trees are inflated once.
+    pub fn local(&self) -> gix::Repository {
+        let mut repo = self.repo.to_thread_local();
+        repo.objects.set_pack_cache(|| {
+            Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+                128 << 20,
+            ))
+        });
+        repo.object_cache_size(Some(16 << 20));
+        repo
+    }
+}
+
 /// Outcome of looking for a repository at a scan root.
 pub enum Discovery {
     /// `path` is the root of a repository's work tree, or a bare repository / `.git` dir.
@@ -196,7 +211,7 @@ fn ref_tips(repo: &gix::Repository, only: &[String]) -> Result<Vec<(String, Obje
         tips.sort_by_key(|(n, _)| {
             (
                 Some(n) != head_name.as_ref(),
-                n.starts_with("refs/heads/").then_some(0).unwrap_or(1),
+                if n.starts_with("refs/heads/") { 0 } else { 1 },
                 n.clone(),
             )
         });
@@ -232,7 +247,7 @@ fn walk_commits(
                 continue;
             }
         };
-        let mut iter2 = iter.clone();
+        let mut iter2 = iter;
         let tree = match iter2.tree_id() {
             Ok(t) => t,
             Err(e) => {
@@ -311,85 +326,209 @@ impl Paths {
     }
 }
 
+/// What the tree walk produced: blobs, interned paths, errors, submodule count.
+type WalkResult = (Vec<HistoryBlob>, Vec<String>, Vec<(String, String)>, usize);
+
+/// Tree walk over the (tree id, path) DAG. Commits are visited newest first, so
+/// delta chains (newest versions stored whole) resolve from cached bases, and each
+/// (tree, path) node is decoded once. The oldest commit holding each node is then
+/// propagated down by path depth, which gives every (blob, path) its introducing commit.
 struct TreeWalk<'a> {
     repo: &'a gix::Repository,
     paths: Paths,
-    seen_trees: HashSet<(ObjectId, u32)>,
+    nodes: HashMap<(ObjectId, u32), u32>,
+    node_depth: Vec<u16>,
+    /// Per node: the smallest parents-first position of a commit that reaches it.
+    node_oldest: Vec<u32>,
+    children: Vec<Vec<u32>>,
+    /// (blob index, path index, parent node) for every blob entry of every decoded tree.
+    records: Vec<(u32, u32, u32)>,
     blob_index: HashMap<ObjectId, u32>,
-    blobs: Vec<HistoryBlob>,
+    blob_ids: Vec<ObjectId>,
     /// Blobs present before the range (excluded from scanning).
     excluded: HashSet<ObjectId>,
     errors: Vec<(String, String)>,
     submodules: usize,
+    bufs: Vec<Vec<u8>>,
+    scratch: String,
 }
 
-impl TreeWalk<'_> {
-    /// Walk `tree` at `prefix` for `commit`; `record=false` only marks (range boundary).
-    fn walk(&mut self, tree: ObjectId, prefix: &str, commit: u32, record: bool) {
-        let prefix_idx = self.paths.intern(prefix);
-        if !self.seen_trees.insert((tree, prefix_idx)) {
-            return;
+impl<'a> TreeWalk<'a> {
+    fn new(repo: &'a gix::Repository) -> Self {
+        TreeWalk {
+            repo,
+            paths: Paths::default(),
+            nodes: HashMap::new(),
+            node_depth: Vec::new(),
+            node_oldest: Vec::new(),
+            children: Vec::new(),
+            records: Vec::new(),
+            blob_index: HashMap::new(),
+            blob_ids: Vec::new(),
+            excluded: HashSet::new(),
+            errors: Vec::new(),
+            submodules: 0,
+            bufs: Vec::new(),
+            scratch: String::new(),
         }
-        let mut buf = Vec::new();
-        let entries: Vec<(gix::objs::tree::EntryMode, String, ObjectId)> =
-            match self.repo.objects.find_tree_iter(&tree, &mut buf) {
-                Ok(iter) => {
-                    let mut v = Vec::new();
-                    for e in iter {
-                        match e {
-                            Ok(e) => v.push((e.mode, e.filename.to_string(), e.oid.to_owned())),
-                            Err(err) => {
-                                self.errors.push((
-                                    format!("tree {tree} ({})", display_dir(prefix)),
-                                    err.to_string(),
-                                ));
-                                break;
-                            }
-                        }
-                    }
-                    v
-                }
-                Err(e) => {
+    }
+
+    fn node(&mut self, tree: ObjectId, path: u32, depth: u16, oldest: u32) -> (u32, bool) {
+        if let Some(&n) = self.nodes.get(&(tree, path)) {
+            return (n, false);
+        }
+        let n = self.node_depth.len() as u32;
+        self.nodes.insert((tree, path), n);
+        self.node_depth.push(depth);
+        self.node_oldest.push(oldest);
+        self.children.push(Vec::new());
+        (n, true)
+    }
+
+    /// Visit a commit's root tree; `pos` is the commit's parents-first position.
+    fn visit_root(&mut self, tree: ObjectId, pos: u32) {
+        let root = self.paths.intern("");
+        let (n, new) = self.node(tree, root, 0, pos);
+        let o = &mut self.node_oldest[n as usize];
+        *o = (*o).min(pos);
+        if new {
+            self.decode(n, tree, "", 0);
+        }
+    }
+
+    /// Read tree `id` into the buffer for `depth` (taken out so recursion can use others).
+    fn read(&mut self, id: ObjectId, depth: usize, prefix: &str) -> Option<Vec<u8>> {
+        if self.bufs.len() <= depth {
+            self.bufs.resize_with(depth + 1, Vec::new);
+        }
+        let mut buf = std::mem::take(&mut self.bufs[depth]);
+        match self.repo.objects.find_tree_iter(&id, &mut buf) {
+            Ok(_) => Some(buf),
+            Err(e) => {
+                self.errors.push((
+                    format!("tree {id} ({})", display_dir(prefix)),
+                    e.to_string(),
+                ));
+                self.bufs[depth] = buf;
+                None
+            }
+        }
+    }
+
+    fn decode(&mut self, node: u32, tree: ObjectId, prefix: &str, depth: u16) {
+        let Some(data) = self.read(tree, depth as usize, prefix) else {
+            return;
+        };
+        let mut path = std::mem::take(&mut self.scratch);
+        path.clear();
+        path.push_str(prefix);
+        if !prefix.is_empty() {
+            path.push('/');
+        }
+        let base = path.len();
+        for entry in gix::objs::TreeRefIter::from_bytes(&data, self.repo.object_hash()) {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(err) => {
                     self.errors.push((
                         format!("tree {tree} ({})", display_dir(prefix)),
-                        e.to_string(),
+                        err.to_string(),
                     ));
-                    return;
+                    break;
                 }
             };
-        for (mode, name, oid) in entries {
-            let path = if prefix.is_empty() {
-                name
-            } else {
-                format!("{prefix}/{name}")
-            };
-            if mode.is_tree() {
-                self.walk(oid, &path, commit, record);
-            } else if mode.is_blob() {
-                if !record {
-                    self.excluded.insert(oid);
-                    continue;
+            path.truncate(base);
+            match std::str::from_utf8(entry.filename) {
+                Ok(n) => path.push_str(n),
+                Err(_) => path.push_str(&String::from_utf8_lossy(entry.filename)),
+            }
+            let oid = entry.oid.to_owned();
+            if entry.mode.is_tree() {
+                let p = self.paths.intern(&path);
+                let (child, new) = self.node(oid, p, depth + 1, u32::MAX);
+                self.children[node as usize].push(child);
+                if new {
+                    let child_prefix = self.paths.list[p as usize].clone();
+                    self.decode(child, oid, &child_prefix, depth + 1);
                 }
+            } else if entry.mode.is_blob() {
                 if self.excluded.contains(&oid) {
                     continue;
                 }
                 let p = self.paths.intern(&path);
-                let next = self.blobs.len() as u32;
+                let next = self.blob_ids.len() as u32;
                 let bi = *self.blob_index.entry(oid).or_insert(next);
                 if bi == next {
-                    self.blobs.push(HistoryBlob {
-                        id: oid,
-                        seen: Vec::new(),
-                    });
+                    self.blob_ids.push(oid);
                 }
-                let b = &mut self.blobs[bi as usize];
-                if !b.seen.iter().any(|a| a.path == p) {
-                    b.seen.push(Appearance { path: p, commit });
-                }
-            } else if mode.is_commit() && record {
+                self.records.push((bi, p, node));
+            } else if entry.mode.is_commit() {
                 self.submodules += 1;
             }
         }
+        self.scratch = path;
+        self.bufs[depth as usize] = data;
+    }
+
+    /// Mark every blob under `tree` as excluded (the base side of a range).
+    fn exclude(&mut self, tree: ObjectId, seen: &mut HashSet<ObjectId>) {
+        if !seen.insert(tree) {
+            return;
+        }
+        let mut buf = Vec::new();
+        let Ok(iter) = self.repo.objects.find_tree_iter(&tree, &mut buf) else {
+            return;
+        };
+        let entries: Vec<(bool, ObjectId)> = iter
+            .filter_map(Result::ok)
+            .filter(|e| e.mode.is_tree() || e.mode.is_blob())
+            .map(|e| (e.mode.is_tree(), e.oid.to_owned()))
+            .collect();
+        for (is_tree, oid) in entries {
+            if is_tree {
+                self.exclude(oid, seen);
+            } else {
+                self.excluded.insert(oid);
+            }
+        }
+    }
+
+    /// Propagate oldest positions down the node DAG and build the blob list with each
+    /// (blob, path)'s introducing commit (`order[pos]`), oldest appearance first.
+    fn finish(mut self, order: &[u32]) -> WalkResult {
+        let mut by_depth: Vec<u32> = (0..self.node_depth.len() as u32).collect();
+        by_depth.sort_by_key(|&n| self.node_depth[n as usize]);
+        for &n in &by_depth {
+            let o = self.node_oldest[n as usize];
+            for i in 0..self.children[n as usize].len() {
+                let c = self.children[n as usize][i] as usize;
+                self.node_oldest[c] = self.node_oldest[c].min(o);
+            }
+        }
+        let mut best: HashMap<(u32, u32), u32> = HashMap::new();
+        for &(b, p, n) in &self.records {
+            let o = self.node_oldest[n as usize];
+            best.entry((b, p))
+                .and_modify(|v| *v = (*v).min(o))
+                .or_insert(o);
+        }
+        let mut blobs: Vec<HistoryBlob> = self
+            .blob_ids
+            .iter()
+            .map(|&id| HistoryBlob {
+                id,
+                seen: Vec::new(),
+            })
+            .collect();
+        let mut pairs: Vec<((u32, u32), u32)> = best.into_iter().collect();
+        pairs.sort_unstable_by_key(|&((b, p), pos)| (b, pos, p));
+        for ((b, p), pos) in pairs {
+            if let Some(&commit) = order.get(pos as usize) {
+                blobs[b as usize].seen.push(Appearance { path: p, commit });
+            }
+        }
+        blobs.retain(|b| !b.seen.is_empty());
+        (blobs, self.paths.list, self.errors, self.submodules)
     }
 }
 
@@ -399,7 +538,7 @@ fn display_dir(prefix: &str) -> &str {
 
 /// Enumerate commits and unique blobs for `scope`.
 pub fn enumerate(r: &Repo, scope: &Scope) -> Result<History, Error> {
-    let repo = r.repo.to_thread_local();
+    let repo = r.local();
     let mut errors = Vec::new();
     let mut notes = Vec::new();
     let shallow: HashSet<ObjectId> = repo
@@ -463,16 +602,7 @@ pub fn enumerate(r: &Repo, scope: &Scope) -> Result<History, Error> {
             masks[p as usize] |= m;
         }
     }
-    let mut tw = TreeWalk {
-        repo: &repo,
-        paths: Paths::default(),
-        seen_trees: HashSet::new(),
-        blob_index: HashMap::new(),
-        blobs: Vec::new(),
-        excluded: HashSet::new(),
-        errors: Vec::new(),
-        submodules: 0,
-    };
+    let mut tw = TreeWalk::new(&repo);
     // Range: blobs already in the base side's trees are not new.
     if !hidden.is_empty() {
         let mut boundary: HashSet<ObjectId> = HashSet::new();
@@ -482,38 +612,130 @@ pub fn enumerate(r: &Repo, scope: &Scope) -> Result<History, Error> {
                 boundary.extend(iter.parent_ids().filter(|p| hidden.contains(p)));
             }
         }
+        let mut seen = HashSet::new();
         for b in boundary {
             if let Ok(mut iter) = repo.objects.find_commit_iter(&b, &mut buf) {
                 if let Ok(t) = iter.tree_id() {
-                    tw.walk(t, "", 0, false);
+                    tw.exclude(t, &mut seen);
                 }
             }
         }
-        tw.seen_trees.clear();
     }
-    for &ci in &order {
-        let tree = commits[ci as usize].tree;
-        tw.walk(tree, "", ci, true);
+    for (pos, &ci) in order.iter().enumerate().rev() {
+        tw.visit_root(commits[ci as usize].tree, pos as u32);
     }
-    if tw.submodules > 0 {
+    let (blobs, paths, tree_errors, submodules) = tw.finish(&order);
+    if submodules > 0 {
         notes.push(format!(
-            "{} submodule entr(ies) in history not recursed into",
-            tw.submodules
+            "{submodules} submodule entr(ies) in history not recursed into"
         ));
     }
     if r.shallow {
         notes.push("shallow clone: only the fetched part of history was scanned".into());
     }
-    errors.extend(tw.errors);
+    errors.extend(tree_errors);
     Ok(History {
         commits,
-        blobs: tw.blobs,
-        paths: tw.paths.list,
+        blobs,
+        paths,
         ref_names,
         ref_masks: masks,
         errors,
         notes,
     })
+}
+
+/// Decoded trees, cached by id, for path lookups across many commits.
+#[derive(Default)]
+pub struct TreeCache {
+    trees: HashMap<ObjectId, Vec<(String, bool, ObjectId)>>,
+}
+
+impl TreeCache {
+    /// The blob at `path` in `tree`, if any.
+    pub fn blob_at(
+        &mut self,
+        repo: &gix::Repository,
+        tree: ObjectId,
+        path: &str,
+    ) -> Option<ObjectId> {
+        let mut cur = tree;
+        let mut parts = path.split('/').peekable();
+        while let Some(part) = parts.next() {
+            let entries = match self.trees.entry(cur) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let mut buf = Vec::new();
+                    let entries = repo
+                        .objects
+                        .find_tree_iter(&cur, &mut buf)
+                        .ok()?
+                        .filter_map(Result::ok)
+                        .map(|e| (e.filename.to_string(), e.mode.is_tree(), e.oid.to_owned()))
+                        .collect();
+                    v.insert(entries)
+                }
+            };
+            let (_, is_tree, oid) = entries.iter().find(|(n, _, _)| n == part)?;
+            if parts.peek().is_none() {
+                return (!is_tree).then_some(*oid);
+            }
+            if !is_tree {
+                return None;
+            }
+            cur = *oid;
+        }
+        None
+    }
+}
+
+/// Child lists of the walked commit graph (for walking forward in time).
+pub fn children(hist: &History) -> Vec<Vec<u32>> {
+    let mut out = vec![Vec::new(); hist.commits.len()];
+    for (i, c) in hist.commits.iter().enumerate() {
+        for &p in &c.parents {
+            out[p as usize].push(i as u32);
+        }
+    }
+    out
+}
+
+/// The first commit after `intro` in which `blob` stopped being at `path` (deleted or
+/// changed): walks forward from `intro` only through commits that still hold it, so the
+/// cost is bounded by the blob's lifetime, not the history. `order_pos` ranks commits
+/// parents-first; the oldest removal wins. `None` if no descendant removed it.
+#[allow(clippy::too_many_arguments)]
+pub fn removed_in(
+    repo: &gix::Repository,
+    hist: &History,
+    children: &[Vec<u32>],
+    order_pos: &[u32],
+    cache: &mut TreeCache,
+    intro: u32,
+    blob: ObjectId,
+    path: &str,
+) -> Option<ObjectId> {
+    let mut visited: HashSet<u32> = HashSet::from([intro]);
+    let mut stack = vec![intro];
+    let mut best: Option<u32> = None;
+    while let Some(c) = stack.pop() {
+        for &child in &children[c as usize] {
+            if !visited.insert(child) {
+                continue;
+            }
+            if cache.blob_at(repo, hist.commits[child as usize].tree, path) == Some(blob) {
+                stack.push(child);
+            } else if best.is_none_or(|b| order_pos[child as usize] < order_pos[b as usize]) {
+                best = Some(child);
+            }
+        }
+    }
+    best.map(|b| hist.commits[b as usize].id)
+}
+
+/// Commit indices ordered parents before children.
+pub fn topo_order(hist: &History) -> Vec<u32> {
+    parents_first(&hist.commits)
 }
 
 /// Facts about one commit for provenance.
@@ -617,6 +839,88 @@ pub fn staged_blobs(r: &Repo) -> Result<Vec<(String, ObjectId)>, Error> {
         }
     }
     Ok(out)
+}
+
+/// Visit the wanted blobs stored in the repository's packs in pack order: gix's
+/// delta-tree traversal inflates each delta base once and spreads the work over
+/// `threads` threads. `visit(state, blob_index, bytes)` runs on a per-thread clone of
+/// `state`. Returns, per wanted blob, whether a pack held it (the rest are loose or
+/// missing and are read one by one by the caller). Packs that fail are listed in the
+/// returned errors; their blobs fall back to the caller too.
+pub fn for_each_packed_blob<S, V>(
+    r: &Repo,
+    wanted: &HashMap<ObjectId, u32>,
+    blob_count: usize,
+    threads: Option<usize>,
+    state: S,
+    visit: V,
+) -> (Vec<bool>, Vec<(String, String)>)
+where
+    S: Clone + Send,
+    V: Fn(&mut S, u32, &[u8]) + Sync,
+{
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let claimed: Vec<AtomicBool> = (0..blob_count).map(|_| AtomicBool::new(false)).collect();
+    let mut errors = Vec::new();
+    let repo = r.repo.to_thread_local();
+    let pack_dir = repo.common_dir().join("objects").join("pack");
+    let mut idx_files: Vec<std::path::PathBuf> = std::fs::read_dir(&pack_dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+                .collect()
+        })
+        .unwrap_or_default();
+    idx_files.sort();
+    let interrupt = AtomicBool::new(false);
+    for idx in idx_files {
+        let bundle = match gix::odb::pack::Bundle::at(&idx, repo.object_hash()) {
+            Ok(b) => b,
+            Err(e) => {
+                errors.push((idx.display().to_string(), e.to_string()));
+                continue;
+            }
+        };
+        // Skip packs holding none of the wanted blobs (e.g. only trees and commits).
+        if !bundle.index.iter().any(|e| wanted.contains_key(&e.oid)) {
+            continue;
+        }
+        let claimed = &claimed;
+        let visit = &visit;
+        let mut st = state.clone();
+        let processor = move |kind: gix::objs::Kind,
+                              data: &[u8],
+                              entry: &gix::odb::pack::index::Entry,
+                              _: &dyn gix::progress::Progress| {
+            if kind == gix::objs::Kind::Blob {
+                if let Some(&bi) = wanted.get(&entry.oid) {
+                    if !claimed[bi as usize].swap(true, Ordering::Relaxed) {
+                        visit(&mut st, bi, data);
+                    }
+                }
+            }
+            Ok(())
+        };
+        let opts = gix::odb::pack::index::traverse::with_index::Options {
+            thread_limit: threads,
+            check: gix::odb::pack::index::traverse::SafetyCheck::SkipFileAndObjectChecksumVerificationAndNoAbortOnDecodeError,
+            alloc_limit_bytes: None,
+        };
+        if let Err(e) = bundle.index.traverse_with_index(
+            &bundle.pack,
+            processor,
+            &mut gix::progress::Discard,
+            &interrupt,
+            opts,
+        ) {
+            errors.push((idx.display().to_string(), e.to_string()));
+        }
+    }
+    (
+        claimed.into_iter().map(AtomicBool::into_inner).collect(),
+        errors,
+    )
 }
 
 #[cfg(test)]

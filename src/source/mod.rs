@@ -1,8 +1,10 @@
-//! Sources of blobs: the working tree ([`fs`]) and git history/index ([`git`]).
+//! Sources of blobs: the working tree ([`fs`]) and git history/index ([`git`]);
+//! [`lockfile`] finds and parses lockfiles for the dependency audit.
 //! Sources enumerate and load; they never match or report.
 
 pub mod fs;
 pub mod git;
+pub mod lockfile;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,614 @@
+//! Dependency audit: match pinned lockfile packages against local advisory
+//! databases and map each hit to the same [`Finding`] type secrets use
+//! (`kind = Advisory`, `rule_id` = the advisory id), with one [`RuleMeta`] per
+//! advisory for SARIF.
+//!
+//! Databases are read by [`db`] (RustSec native via the `rustsec` crate, OSV
+//! JSON/YAML, PyPA), converted to one [`advisory::Advisory`] model and matched
+//! per the OSV rules ([`advisory::Range::contains`]) with each ecosystem's
+//! version ordering ([`version`]). Advisories present in several databases
+//! (same id or alias) are reported once. This module never prints and never
+//! touches the network ([`update`] does, and only when asked).
+
+pub mod advisory;
+pub mod db;
+pub mod native;
+pub mod osv;
+pub mod update;
+pub mod version;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+
+use advisory::{Advisory, Skipped};
+use version::Version;
+
+use crate::finding::{
+    AdvisoryInfo, Finding, FindingKind, Location, Provenance, Severity, Suppression,
+    finding_fingerprint, location_fingerprint, secret_hash,
+};
+use crate::report::RuleMeta;
+use crate::rules::Precision;
+use crate::scan::location::Position;
+use crate::source::lockfile::{Ecosystem, Package};
+
+/// Errors of the audit stage; each names the file or database it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file or directory could not be read.
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// An advisory file could not be parsed.
+    #[error("{}: cannot parse advisory: {message}", path.display())]
+    Advisory {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A path is not a usable database.
+    #[error("{}: {message}", path.display())]
+    Database {
+        /// The path.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// `db update` failed for one database (the previous copy is left as it was).
+    #[error("updating {name} from {url}: {message}")]
+    Update {
+        /// Database name.
+        name: String,
+        /// Remote URL.
+        url: String,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// An ignore entry from `.preflight.toml` (`[[deps.ignore]]`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ignore {
+    /// Advisory id or alias.
+    pub id: String,
+    /// Why it does not apply (required).
+    pub reason: String,
+    /// `YYYY-MM-DD`: the ignore stops applying after this day.
+    #[serde(default)]
+    pub expires: Option<String>,
+}
+
+/// The audit's result, ready to merge into a report.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Findings, sorted.
+    pub findings: Vec<Finding>,
+    /// One rule per advisory that fired.
+    pub rules: BTreeMap<String, RuleMeta>,
+    /// Things not audited or ignored, for the report's notes.
+    pub notes: Vec<String>,
+}
+
+/// Severity of an advisory: informational (unmaintained, unsound) is low;
+/// otherwise the CVSS base score's band, else the database's label, else high
+/// (an unrated advisory must not slip under `--fail-on high`).
+pub fn severity_of(a: &Advisory) -> Severity {
+    if a.informational.is_some() {
+        return Severity::Low;
+    }
+    if let Some(c) = &a.cvss {
+        return match c.score {
+            s if s >= 9.0 => Severity::Critical,
+            s if s >= 7.0 => Severity::High,
+            s if s >= 4.0 => Severity::Medium,
+            s if s > 0.0 => Severity::Low,
+            _ => Severity::Info,
+        };
+    }
+    a.severity_label.unwrap_or(Severity::High)
+}
+
+/// The names per ecosystem that `packages` need advisories for.
+pub fn wanted(packages: &[Package]) -> db::Wanted {
+    let mut w = db::Wanted::new();
+    for p in packages {
+        w.entry(p.ecosystem)
+            .or_default()
+            .insert(p.ecosystem.normalize_name(&p.name));
+    }
+    w
+}
+
+/// Keep one advisory per id (the one from the earliest database, with the
+/// aliases of all), and drop withdrawn ones.
+pub fn dedup_by_id(mut advisories: Vec<Advisory>) -> Vec<Advisory> {
+    advisories.retain(|a| !a.withdrawn);
+    advisories.sort_by(|a, b| (&a.id, a.database_order).cmp(&(&b.id, b.database_order)));
+    let mut out: Vec<Advisory> = Vec::with_capacity(advisories.len());
+    for a in advisories {
+        match out.last_mut() {
+            Some(prev) if prev.id == a.id => {
+                for al in a.aliases {
+                    if !prev.aliases.contains(&al) {
+                        prev.aliases.push(al);
+                    }
+                }
+                if prev.cvss.is_none() {
+                    prev.cvss = a.cvss;
+                }
+            }
+            _ => out.push(a),
+        }
+    }
+    out
+}
+
+/// One package version (in one or more lockfiles) hit by one advisory.
+struct Hit<'a> {
+    adv: &'a Advisory,
+    fixed: Vec<String>,
+    smallest_fix: Option<String>,
+}
+
+/// Match `packages` against `advisories` (already deduplicated by id).
+pub fn audit(packages: &[Package], advisories: &[Advisory]) -> Outcome {
+    let mut index: HashMap<(Ecosystem, &str), Vec<(usize, usize)>> = HashMap::new();
+    for (ai, a) in advisories.iter().enumerate() {
+        for (fi, af) in a.affected.iter().enumerate() {
+            index
+                .entry((af.ecosystem, &af.name))
+                .or_default()
+                .push((ai, fi));
+        }
+    }
+    // Same package version in several lockfiles (or lines): one group, many locations.
+    let mut groups: BTreeMap<(Ecosystem, String, String), Vec<&Package>> = BTreeMap::new();
+    for p in packages {
+        groups
+            .entry((
+                p.ecosystem,
+                p.ecosystem.normalize_name(&p.name),
+                p.version.clone(),
+            ))
+            .or_default()
+            .push(p);
+    }
+    let mut out = Outcome::default();
+    for ((eco, name, version), pkgs) in &groups {
+        let Some(cands) = index.get(&(*eco, name.as_str())) else {
+            continue;
+        };
+        let first = pkgs[0];
+        let Some(v) = Version::parse(*eco, version) else {
+            out.notes.push(format!(
+                "{}:{}: {} {version:?} is not a valid {eco} version, not audited",
+                first.path, first.line, first.name
+            ));
+            continue;
+        };
+        let mut hits: Vec<Hit<'_>> = Vec::new();
+        for &(ai, fi) in cands {
+            let adv = &advisories[ai];
+            let af = &adv.affected[fi];
+            let verdict = af.check(&v);
+            if !verdict.affected {
+                if let Some(Skipped::BadVersion(why)) = verdict
+                    .skipped
+                    .iter()
+                    .find(|s| matches!(s, Skipped::BadVersion(_)))
+                {
+                    out.notes.push(format!(
+                        "{}: a range for {} could not be evaluated ({why}); {} {version} may be affected",
+                        adv.id, first.name, first.name
+                    ));
+                } else if !verdict.skipped.is_empty()
+                    && af.versions.is_empty()
+                    && verdict.skipped.len() == af.ranges.len()
+                {
+                    out.notes.push(format!(
+                        "{}: only GIT ranges for {}, which cannot be compared with version {version}",
+                        adv.id, first.name
+                    ));
+                }
+                continue;
+            }
+            let fixed = if adv.patched.is_empty() {
+                af.fixed_versions()
+            } else {
+                adv.patched.clone()
+            };
+            hits.push(Hit {
+                adv,
+                fixed,
+                smallest_fix: af.smallest_fix(&v),
+            });
+        }
+        for merged in merge_aliases(hits) {
+            push_finding(&mut out, *eco, name, version, pkgs, merged);
+        }
+    }
+    crate::finding::sort_findings(&mut out.findings);
+    out.notes.sort();
+    out.notes.dedup();
+    out
+}
+
+/// Group hits whose ids or aliases overlap; each group is reported once under
+/// the id of its first database's advisory.
+fn merge_aliases(mut hits: Vec<Hit<'_>>) -> Vec<Vec<Hit<'_>>> {
+    hits.sort_by(|a, b| (a.adv.database_order, &a.adv.id).cmp(&(b.adv.database_order, &b.adv.id)));
+    let mut groups: Vec<(BTreeSet<String>, Vec<Hit<'_>>)> = Vec::new();
+    for h in hits {
+        let ids: BTreeSet<String> = std::iter::once(h.adv.id.clone())
+            .chain(h.adv.aliases.iter().cloned())
+            .collect();
+        let mut joined: Option<usize> = None;
+        let mut i = 0;
+        while i < groups.len() {
+            if groups[i].0.is_disjoint(&ids) {
+                i += 1;
+                continue;
+            }
+            match joined {
+                None => {
+                    joined = Some(i);
+                    i += 1;
+                }
+                Some(j) => {
+                    // `ids` links two earlier groups: fold group i into j.
+                    let (set, hs) = groups.remove(i);
+                    groups[j].0.extend(set);
+                    groups[j].1.extend(hs);
+                }
+            }
+        }
+        match joined {
+            Some(j) => {
+                groups[j].0.extend(ids);
+                groups[j].1.push(h);
+            }
+            None => groups.push((ids, vec![h])),
+        }
+    }
+    groups.into_iter().map(|(_, hs)| hs).collect()
+}
+
+fn push_finding(
+    out: &mut Outcome,
+    eco: Ecosystem,
+    norm_name: &str,
+    version: &str,
+    pkgs: &[&Package],
+    hits: Vec<Hit<'_>>,
+) {
+    let rep = &hits[0];
+    let a = rep.adv;
+    let mut aliases: BTreeSet<String> = BTreeSet::new();
+    let mut databases: BTreeSet<String> = BTreeSet::new();
+    for h in &hits {
+        aliases.insert(h.adv.id.clone());
+        aliases.extend(h.adv.aliases.iter().cloned());
+        databases.insert(h.adv.database.clone());
+    }
+    aliases.remove(&a.id);
+    let cvss = hits.iter().find_map(|h| h.adv.cvss.clone());
+    let mut severity = severity_of(a);
+    if a.cvss.is_none() && a.severity_label.is_none() && a.informational.is_none() {
+        if let Some(other) = hits.iter().skip(1).find(|h| h.adv.cvss.is_some()) {
+            severity = severity_of(other.adv);
+        }
+    }
+    let smallest_fix = rep
+        .smallest_fix
+        .clone()
+        .or_else(|| hits.iter().find_map(|h| h.smallest_fix.clone()));
+    let fixed = if rep.fixed.is_empty() {
+        hits.iter()
+            .find(|h| !h.fixed.is_empty())
+            .map(|h| h.fixed.clone())
+            .unwrap_or_default()
+    } else {
+        rep.fixed.clone()
+    };
+    let key = format!("{eco}/{norm_name}@{version}");
+    let hash = secret_hash(key.as_bytes());
+    let name = &pkgs[0].name;
+    let mut locations: Vec<Location> = pkgs
+        .iter()
+        .map(|p| Location {
+            path: p.path.clone(),
+            start: Position {
+                line: p.line,
+                column: 1,
+            },
+            end: Position {
+                line: p.line,
+                column: 1,
+            },
+            fingerprint: location_fingerprint(&a.id, &p.path, &hash),
+            snippet: format!("{} {}", p.name, p.version),
+            provenance: Provenance::File,
+            suppressed: None,
+            inline_allow: false,
+        })
+        .collect();
+    locations.sort_by(|x, y| (&x.path, x.start).cmp(&(&y.path, y.start)));
+    locations.dedup_by(|x, y| x.path == y.path && x.start == y.start);
+    out.findings.push(Finding {
+        rule_id: a.id.clone(),
+        rule_name: a.summary.clone(),
+        kind: FindingKind::Advisory,
+        severity,
+        fingerprint: finding_fingerprint(&a.id, &hash),
+        secret: format!("{name} {version}"),
+        secret_value: None,
+        keys: Vec::new(),
+        locations,
+        suppressed: None,
+        advisory: Some(Box::new(AdvisoryInfo {
+            ecosystem: eco.as_str().to_string(),
+            package: name.clone(),
+            version: version.to_string(),
+            aliases: aliases.into_iter().collect(),
+            summary: a.summary.clone(),
+            fixed_versions: fixed,
+            smallest_fix,
+            cvss: cvss.as_ref().map(|c| c.score),
+            cvss_vector: cvss.as_ref().map(|c| c.vector.clone()),
+            informational: a.informational.clone(),
+            url: a.url.clone(),
+            databases: databases.into_iter().collect(),
+        })),
+    });
+    out.rules.entry(a.id.clone()).or_insert_with(|| {
+        let mut references: Vec<String> = a.url.iter().cloned().collect();
+        for r in &a.references {
+            if !references.contains(r) && references.len() < 10 {
+                references.push(r.clone());
+            }
+        }
+        RuleMeta {
+            id: a.id.clone(),
+            name: a.summary.clone(),
+            description: a.details.trim().to_string(),
+            severity,
+            precision: Precision::VeryHigh,
+            rotate: None,
+            references,
+            kind: FindingKind::Advisory,
+            cvss: cvss.as_ref().map(|c| c.score),
+        }
+    });
+}
+
+/// Today's date as `YYYY-MM-DD` (UTC).
+pub fn today() -> String {
+    let days = db::now().div_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Mark findings matched by an ignore entry (by id or alias) as suppressed.
+/// Returns notes for expired entries, unused entries and malformed dates.
+pub fn apply_ignores(findings: &mut [Finding], ignores: &[Ignore], today: &str) -> Vec<String> {
+    let mut notes = Vec::new();
+    let mut used = vec![false; ignores.len()];
+    for (i, ig) in ignores.iter().enumerate() {
+        if let Some(e) = &ig.expires {
+            let valid = e.len() == 10
+                && e.bytes().enumerate().all(|(k, b)| {
+                    if k == 4 || k == 7 {
+                        b == b'-'
+                    } else {
+                        b.is_ascii_digit()
+                    }
+                });
+            if !valid {
+                notes.push(format!(
+                    ".preflight.toml: deps.ignore {}: expires {e:?} is not a YYYY-MM-DD date; the entry is not applied",
+                    ig.id
+                ));
+                used[i] = true;
+                continue;
+            }
+            if e.as_str() < today {
+                notes.push(format!(
+                    ".preflight.toml: deps.ignore {} expired on {e}; it no longer applies",
+                    ig.id
+                ));
+                used[i] = true;
+                continue;
+            }
+        }
+        for f in findings.iter_mut() {
+            if f.kind != FindingKind::Advisory {
+                continue;
+            }
+            let aliases = f
+                .advisory
+                .as_ref()
+                .map(|a| a.aliases.as_slice())
+                .unwrap_or(&[]);
+            if f.rule_id == ig.id || aliases.contains(&ig.id) {
+                used[i] = true;
+                let s = Suppression::AdvisoryIgnore {
+                    reason: ig.reason.clone(),
+                };
+                for l in &mut f.locations {
+                    l.suppressed = Some(s.clone());
+                }
+                f.suppressed = Some(s);
+            }
+        }
+    }
+    for (i, ig) in ignores.iter().enumerate() {
+        if !used[i] {
+            notes.push(format!(
+                ".preflight.toml: deps.ignore {} matches no finding (fixed? remove the entry)",
+                ig.id
+            ));
+        }
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::advisory::{Affected, Cvss, Event, Range, RangeKind};
+    use super::*;
+
+    fn adv(
+        id: &str,
+        aliases: &[&str],
+        eco: Ecosystem,
+        name: &str,
+        fixed: &str,
+        db: usize,
+    ) -> Advisory {
+        Advisory {
+            id: id.into(),
+            aliases: aliases.iter().map(|s| s.to_string()).collect(),
+            summary: format!("{id} summary"),
+            affected: vec![Affected {
+                ecosystem: eco,
+                name: eco.normalize_name(name),
+                ranges: vec![Range {
+                    kind: RangeKind::Ecosystem,
+                    events: vec![Event::Introduced("0".into()), Event::Fixed(fixed.into())],
+                }],
+                versions: vec![],
+            }],
+            database: format!("db{db}"),
+            database_order: db,
+            ..Default::default()
+        }
+    }
+
+    fn pkg(eco: Ecosystem, name: &str, version: &str, path: &str, line: usize) -> Package {
+        Package {
+            ecosystem: eco,
+            name: name.into(),
+            version: version.into(),
+            path: path.into(),
+            line,
+        }
+    }
+
+    #[test]
+    fn aliases_across_databases_are_reported_once() {
+        let p = Ecosystem::PyPI;
+        let advs = dedup_by_id(vec![
+            adv("PYSEC-2021-1", &["CVE-2021-1"], p, "Django", "3.2.1", 0),
+            adv("GHSA-xxxx", &["CVE-2021-1"], p, "django", "3.2.1", 1),
+            adv("PYSEC-2021-2", &[], p, "django", "3.2.1", 0),
+            adv("PYSEC-2021-1", &["GHSA-xxxx"], p, "django", "3.2.1", 2),
+        ]);
+        assert_eq!(advs.len(), 3);
+        let pkgs = [
+            pkg(p, "Django", "3.2.0", "a/requirements.txt", 3),
+            pkg(p, "django", "3.2.0", "poetry.lock", 10),
+        ];
+        let out = audit(&pkgs, &advs);
+        let ids: Vec<&str> = out.findings.iter().map(|f| f.rule_id.as_str()).collect();
+        assert_eq!(ids, ["PYSEC-2021-1", "PYSEC-2021-2"]);
+        let f = &out.findings[0];
+        assert_eq!(f.locations.len(), 2);
+        let info = f.advisory.as_ref().unwrap();
+        assert_eq!(info.aliases, ["CVE-2021-1", "GHSA-xxxx"]);
+        assert_eq!(info.smallest_fix.as_deref(), Some("3.2.1"));
+        assert_eq!(
+            f.severity,
+            Severity::High,
+            "unrated advisories count as high"
+        );
+        assert_eq!(out.rules.len(), 2);
+    }
+
+    #[test]
+    fn withdrawn_unparseable_and_unknown_versions() {
+        let c = Ecosystem::CratesIo;
+        let mut w = adv("RUSTSEC-0000-0009", &[], c, "demo", "1.0.0", 0);
+        w.withdrawn = true;
+        let advs = dedup_by_id(vec![
+            w,
+            adv("RUSTSEC-0000-0001", &[], c, "demo", "1.0.0", 0),
+        ]);
+        let out = audit(
+            &[
+                pkg(c, "demo", "0.5.0", "Cargo.lock", 7),
+                pkg(c, "demo", "weird", "Cargo.lock", 9),
+            ],
+            &advs,
+        );
+        assert_eq!(out.findings.len(), 1);
+        assert_eq!(out.findings[0].primary().start.line, 7);
+        assert!(
+            out.notes[0].contains("not a valid crates.io version"),
+            "{:?}",
+            out.notes
+        );
+    }
+
+    #[test]
+    fn severity_bands() {
+        let mut a = Advisory::default();
+        assert_eq!(severity_of(&a), Severity::High);
+        a.cvss = Cvss::parse("CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:L/I:N/A:N");
+        assert_eq!(severity_of(&a), Severity::Low);
+        a.informational = Some("unmaintained".into());
+        assert_eq!(severity_of(&a), Severity::Low);
+    }
+
+    #[test]
+    fn ignores_expire_and_unused_ones_are_noted() {
+        let c = Ecosystem::CratesIo;
+        let advs = vec![adv("RUSTSEC-0000-0001", &["CVE-1"], c, "demo", "1.0.0", 0)];
+        let mut out = audit(&[pkg(c, "demo", "0.5.0", "Cargo.lock", 7)], &advs);
+        let ig = |id: &str, exp: Option<&str>| Ignore {
+            id: id.into(),
+            reason: "not reachable".into(),
+            expires: exp.map(str::to_string),
+        };
+        let notes = apply_ignores(
+            &mut out.findings,
+            &[
+                ig("CVE-1", Some("2999-01-01")),
+                ig("RUSTSEC-1111-1111", None),
+            ],
+            "2026-01-01",
+        );
+        assert!(out.findings[0].suppressed.is_some());
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("matches no finding"));
+        let mut out = audit(&[pkg(c, "demo", "0.5.0", "Cargo.lock", 7)], &advs);
+        let notes = apply_ignores(
+            &mut out.findings,
+            &[ig("CVE-1", Some("2020-01-01"))],
+            "2026-01-01",
+        );
+        assert!(out.findings[0].suppressed.is_none());
+        assert!(notes[0].contains("expired"), "{notes:?}");
+    }
+
+    #[test]
+    fn today_is_a_date() {
+        let t = today();
+        assert_eq!(t.len(), 10);
+        assert!(t.as_str() > "2024-01-01");
+    }
+}

@@ -1,0 +1,768 @@
+//! Dependency audit end to end: every lockfile format against the fictional
+//! advisory databases in testdata/ (every range edge case), ignores, exit
+//! codes, SARIF, `check` (secrets + deps in one report), `db update` against a
+//! local git remote, and the real RustSec/PyPA snapshots in ../shared when present.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::util::*;
+
+fn manifest() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn testdata(rel: &str) -> String {
+    manifest().join("testdata").join(rel).display().to_string()
+}
+
+/// The three fictional databases, as `--db` arguments.
+fn fixture_dbs() -> Vec<String> {
+    ["rustsec", "osv", "pypa"]
+        .iter()
+        .flat_map(|d| ["--db".to_string(), testdata(&format!("advisory-db/{d}"))])
+        .collect()
+}
+
+/// `preflight deps TARGET -f json --db ... EXTRA` in `dir`, with no default databases.
+fn deps(dir: &Path, target: &str, extra: &[&str]) -> Run {
+    let mut args: Vec<String> = vec!["deps".into(), target.into(), "-f".into(), "json".into()];
+    args.extend(fixture_dbs());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_in(dir, &refs)
+}
+
+/// (advisory id, package version, every location as path:line), sorted.
+fn hits(report: &Value) -> BTreeSet<(String, String, Vec<String>)> {
+    findings(report)
+        .iter()
+        .map(|f| {
+            let a = &f["advisory"];
+            let locs = locations(f)
+                .iter()
+                .map(|l| format!("{}:{}", l["path"].as_str().unwrap(), l["start"]["line"]))
+                .collect();
+            (
+                f["rule_id"].as_str().unwrap().to_string(),
+                format!(
+                    "{} {}",
+                    a["package"].as_str().unwrap(),
+                    a["version"].as_str().unwrap()
+                ),
+                locs,
+            )
+        })
+        .collect()
+}
+
+fn h(id: &str, pkg: &str, locs: &[&str]) -> (String, String, Vec<String>) {
+    (
+        id.into(),
+        pkg.into(),
+        locs.iter().map(|s| s.to_string()).collect(),
+    )
+}
+
+fn notes(report: &Value) -> String {
+    report["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn cargo_lock_v1_to_v4_and_rustsec_edge_cases() {
+    let root = manifest().join("testdata/lockfiles");
+    let r = deps(&root, ".", &[]);
+    let report = r.json();
+    let got = hits(&report);
+    let cargo: BTreeSet<_> = got
+        .iter()
+        .filter(|h| h.2[0].starts_with("cargo"))
+        .cloned()
+        .collect();
+    let want: BTreeSet<_> = [
+        // v1 and v3: 1.0.0 is hit by both; the GHSA alias of -0006 is not reported again.
+        h(
+            "RUSTSEC-2099-0001",
+            "fixture-vuln 1.0.0",
+            &["cargo-v1/Cargo.lock:9", "cargo-v3/Cargo.lock:32"],
+        ),
+        h(
+            "RUSTSEC-2099-0006",
+            "fixture-vuln 1.0.0",
+            &["cargo-v1/Cargo.lock:9", "cargo-v3/Cargo.lock:32"],
+        ),
+        // v2: 2.0.1 is inside the second affected interval of -0006 only.
+        h(
+            "RUSTSEC-2099-0006",
+            "fixture-vuln 2.0.1",
+            &["cargo-v2/Cargo.lock:12"],
+        ),
+        // v4: 1.1.0 is patched for -0006 (>= 1.0.5) but not for -0001.
+        h(
+            "RUSTSEC-2099-0001",
+            "fixture-vuln 1.1.0",
+            &["cargo-v4/Cargo.lock:13"],
+        ),
+        // pre-release below the pre-release fix; unmaintained is a warning.
+        h(
+            "RUSTSEC-2099-0005",
+            "fixture-prerelease 2.0.0-rc.1",
+            &["cargo-v3/Cargo.lock:17"],
+        ),
+        h(
+            "RUSTSEC-2099-0002",
+            "fixture-unmaintained 0.1.0",
+            &["cargo-v3/Cargo.lock:27"],
+        ),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(cargo, want, "{}", r.stdout);
+    let by_id = |id: &str| of_rule(&report, id)[0].clone();
+    assert_eq!(by_id("RUSTSEC-2099-0001")["severity"], "critical");
+    assert_eq!(by_id("RUSTSEC-2099-0002")["severity"], "low");
+    assert_eq!(
+        by_id("RUSTSEC-2099-0002")["advisory"]["informational"],
+        "unmaintained"
+    );
+    assert_eq!(
+        by_id("RUSTSEC-2099-0006")["advisory"]["aliases"],
+        serde_json::json!(["GHSA-fx00-0000-0001"])
+    );
+    assert_eq!(
+        by_id("RUSTSEC-2099-0001")["advisory"]["smallest_fix"],
+        "1.2.0"
+    );
+    // Withdrawn and unaffected advisories never show up.
+    let ids = rule_ids(&report);
+    assert!(
+        !ids.iter()
+            .any(|i| i == "RUSTSEC-2099-0003" || i == "RUSTSEC-2099-0004"),
+        "{ids:?}"
+    );
+}
+
+#[test]
+fn npm_lockfiles_every_format() {
+    let root = manifest().join("testdata/lockfiles");
+    let report = deps(&root, ".", &[]).json();
+    let npm: BTreeSet<_> = hits(&report)
+        .into_iter()
+        .filter(|h| h.0.contains("NPM"))
+        .collect();
+    let want: BTreeSet<_> = [
+        h(
+            "OSV-2099-NPM-1",
+            "fixture-npm 1.2.2",
+            &[
+                "malformed/ok/yarn.lock:3",
+                "npm-v3/package-lock.json:11",
+                "pnpm-v9/pnpm-lock.yaml:19",
+                "yarn-v1/yarn.lock:9",
+            ],
+        ),
+        // last_affected is inclusive.
+        h(
+            "OSV-2099-NPM-1",
+            "fixture-npm 2.1.0",
+            &[
+                "npm-v1/package-lock.json:7",
+                "npm-v2/package-lock.json:10",
+                "pnpm-v6/pnpm-lock.yaml:10",
+                "yarn-berry/yarn.lock:14",
+            ],
+        ),
+        // `limit` caps the range below 3.0.0; the `versions` list adds the beta.
+        h(
+            "OSV-2099-NPM-2",
+            "@fixture/scoped 2.9.9",
+            &[
+                "npm-v3/package-lock.json:19",
+                "pnpm-v9/pnpm-lock.yaml:16",
+                "yarn-v1/yarn.lock:5",
+            ],
+        ),
+        h(
+            "OSV-2099-NPM-2",
+            "@fixture/scoped 3.0.0-beta.1",
+            &["npm-v1/package-lock.json:13"],
+        ),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(npm, want);
+    // 2.1.1 (pnpm v5, nested in v3) is past last_affected; the withdrawn record never fires.
+    assert!(of_rule(&report, "OSV-2099-NPM-3").is_empty());
+    assert_eq!(
+        of_rule(&report, "OSV-2099-NPM-1")[0]["severity"],
+        "medium",
+        "GHSA's MODERATE label"
+    );
+}
+
+#[test]
+fn python_lockfiles_pep440_and_aliases_across_databases() {
+    let root = manifest().join("testdata/lockfiles/python");
+    let r = deps(&root, ".", &[]);
+    r.expect_code(1);
+    let report = r.json();
+    let want: BTreeSet<_> = [
+        // PEP 503: Fixture.Py == fixture-py; PYSEC-2099-1 (PyPA) is the alias of the
+        // OSV database's GHSA record, which wins because its database comes first.
+        h(
+            "GHSA-fx00-0000-0002",
+            "Fixture.Py 1.5",
+            &["requirements.txt:3"],
+        ),
+        h(
+            "GHSA-fx00-0000-0002",
+            "fixture-py 1.0",
+            &["Pipfile.lock:11"],
+        ),
+        h(
+            "GHSA-fx00-0000-0002",
+            "fixture-py 1.0.post1",
+            &["poetry.lock:3"],
+        ),
+        h("GHSA-fx00-0000-0002", "fixture-py 1.9.9", &["uv.lock:12"]),
+        // Epochs: 1.0 and 1.0.dev0 sort before the fix 1!0.1; 1!0.1 itself is fixed.
+        h("PYSEC-2099-2", "fixture_epoch 1.0", &["requirements.txt:5"]),
+        h("PYSEC-2099-2", "fixture-epoch 1.0.dev0", &["pdm.lock:12"]),
+        // last_affected 1.4: a local version of 1.0 is affected, 1.5 is not.
+        h(
+            "PYSEC-2099-3",
+            "fixture-local 1.0+local",
+            &["Pipfile.lock:21"],
+        ),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(hits(&report), want, "{}", r.stdout);
+    let f = &of_rule(&report, "GHSA-fx00-0000-0002")[0];
+    assert_eq!(
+        f["advisory"]["aliases"],
+        serde_json::json!(["CVE-2099-1001", "PYSEC-2099-1"])
+    );
+    assert_eq!(
+        f["advisory"]["databases"],
+        serde_json::json!(["osv", "pypa"])
+    );
+    let n = notes(&report);
+    for want in [
+        "requirements.txt:8: requests>=2.0 is not pinned",
+        "Pipfile.lock:15: mylib has no version",
+        "poetry.lock: 1 package(s) not from a package index, not audited: forked",
+        "OSV-2099-GIT-1: only GIT ranges for fixture-gitonly",
+    ] {
+        assert!(n.contains(want), "missing note {want:?} in\n{n}");
+    }
+}
+
+#[test]
+fn malformed_lockfiles_are_errors_with_path_and_line_and_the_rest_goes_on() {
+    let root = manifest().join("testdata/lockfiles/malformed");
+    let r = deps(&root, ".", &[]);
+    r.expect_code(2);
+    let report = r.json();
+    assert_eq!(report["incomplete"], true);
+    let errors: Vec<String> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e["path"].as_str().unwrap(),
+                e["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].starts_with("Cargo.lock: line 5:"), "{errors:?}");
+    assert!(
+        errors[1].starts_with("web/package-lock.json: line 5:"),
+        "{errors:?}"
+    );
+    assert_eq!(
+        hits(&report).len(),
+        1,
+        "the valid yarn.lock is still audited"
+    );
+    // The text report names the errors too, and says the audit is incomplete.
+    let mut args = vec!["deps", "."];
+    let dbs = fixture_dbs();
+    args.extend(dbs.iter().map(String::as_str));
+    let text = run_in(&root, &args);
+    assert!(
+        text.stdout.contains("error: Cargo.lock: line 5"),
+        "{}",
+        text.stdout
+    );
+    assert!(text.stdout.contains("audit incomplete"), "{}", text.stdout);
+}
+
+#[test]
+fn no_database_fails_naming_db_update_and_db_flag() {
+    let dir = tempdir();
+    write(dir.path(), "Cargo.lock", "version = 3\n");
+    let out = preflight()
+        .current_dir(dir.path())
+        .env("PREFLIGHT_DB_DIR", dir.path().join("no-such-cache"))
+        .args(["deps", "."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("preflight db update") && err.contains("--db"),
+        "{err}"
+    );
+    // A --db that does not exist is an error too, never a silent pass.
+    let r = run_in(dir.path(), &["deps", ".", "--db", "missing-db"]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("missing-db"), "{}", r.stderr);
+}
+
+#[test]
+fn fail_on_and_ignores_with_reason_and_expiry() {
+    let dir = tempdir();
+    let lock = std::fs::read_to_string(testdata("lockfiles/cargo-v3/Cargo.lock")).unwrap();
+    write(dir.path(), "Cargo.lock", &lock);
+    // Highest is critical (RUSTSEC-2099-0001).
+    deps(dir.path(), ".", &["--fail-on", "critical"]).expect_code(1);
+    write(
+        dir.path(),
+        ".preflight.toml",
+        "[[deps.ignore]]\nid = \"CVE-2099-0001\"\nreason = \"only in a build script\"\nexpires = \"2999-12-31\"\n\n\
+         [[deps.ignore]]\nid = \"RUSTSEC-2099-0005\"\nreason = \"old\"\nexpires = \"2000-01-01\"\n\n\
+         [[deps.ignore]]\nid = \"RUSTSEC-1999-9999\"\nreason = \"unused\"\n",
+    );
+    let r = deps(dir.path(), ".", &["--fail-on", "critical"]);
+    r.expect_code(0);
+    let report = r.json();
+    let f = &of_rule(&report, "RUSTSEC-2099-0001")[0];
+    assert_eq!(f["suppressed"]["by"], "advisory_ignore");
+    assert_eq!(f["suppressed"]["reason"], "only in a build script");
+    assert!(
+        of_rule(&report, "RUSTSEC-2099-0005")[0]
+            .get("suppressed")
+            .is_none()
+    );
+    let n = notes(&report);
+    assert!(n.contains("RUSTSEC-2099-0005 expired on 2000-01-01"), "{n}");
+    assert!(n.contains("RUSTSEC-1999-9999 matches no finding"), "{n}");
+    // An ignore without a reason is a config error.
+    write(
+        dir.path(),
+        ".preflight.toml",
+        "[[deps.ignore]]\nid = \"X\"\n",
+    );
+    let r = deps(dir.path(), ".", &[]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("reason"), "{}", r.stderr);
+}
+
+#[test]
+fn sarif_has_a_rule_per_advisory_with_cvss_and_real_lines() {
+    let root = manifest().join("testdata/lockfiles/cargo-v3");
+    let mut args = vec!["deps", ".", "-f", "sarif"];
+    let dbs = fixture_dbs();
+    args.extend(dbs.iter().map(String::as_str));
+    let r = run_in(&root, &args);
+    r.expect_code(1);
+    let sarif: Value = serde_json::from_str(&r.stdout).unwrap();
+    let run = &sarif["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let rule = rules
+        .iter()
+        .find(|r| r["id"] == "RUSTSEC-2099-0001")
+        .unwrap();
+    assert_eq!(rule["properties"]["security-severity"], "9.8");
+    assert!(
+        rule["properties"]["tags"]
+            .as_array()
+            .unwrap()
+            .contains(&"vulnerability".into())
+    );
+    let res = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "RUSTSEC-2099-0001")
+        .unwrap();
+    let loc = &res["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], "Cargo.lock");
+    assert_eq!(
+        loc["region"]["startLine"], 32,
+        "the [[package]] line, not line 1"
+    );
+    let msg = res["message"]["text"].as_str().unwrap();
+    assert!(
+        msg.contains("fixture-vuln 1.0.0") && msg.contains("1.2.0"),
+        "{msg}"
+    );
+    let schema = manifest().join("../shared/sarif/sarif-schema-2.1.0.json");
+    match std::fs::read_to_string(&schema) {
+        Ok(text) => {
+            let schema: Value = serde_json::from_str(&text).unwrap();
+            let v = jsonschema::validator_for(&schema).unwrap();
+            let errors: Vec<String> = v.iter_errors(&sarif).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{errors:?}");
+        }
+        Err(_) => eprintln!(
+            "SKIPPED: SARIF schema validation: {} absent",
+            schema.display()
+        ),
+    }
+}
+
+#[test]
+fn check_reports_secrets_and_dependencies_together() {
+    let dir = tempdir();
+    let lock = std::fs::read_to_string(testdata("lockfiles/cargo-v3/Cargo.lock")).unwrap();
+    write(dir.path(), "Cargo.lock", &lock);
+    write(
+        dir.path(),
+        "config.py",
+        format!("TOKEN = \"{}\"\n", github_token(7)),
+    );
+    let mut args = vec!["check", ".", "--no-history", "-f", "json"];
+    let dbs = fixture_dbs();
+    args.extend(dbs.iter().map(String::as_str));
+    let r = run_in(dir.path(), &args);
+    r.expect_code(1);
+    let report = r.json();
+    let kinds: BTreeSet<&str> = findings(&report)
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, BTreeSet::from(["advisory", "secret"]));
+    assert_eq!(report["stats"]["dep_audit"], true);
+    assert!(report["stats"]["files"].as_u64().unwrap() >= 2);
+    let text_args: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| *a != "-f" && *a != "json")
+        .collect();
+    let text = run_in(dir.path(), &text_args);
+    assert!(
+        text.stdout.contains("RUSTSEC-2099-0001") && text.stdout.contains("audited 7 package(s)"),
+        "{}",
+        text.stdout
+    );
+}
+
+#[test]
+fn db_update_clones_fast_forwards_and_survives_a_broken_remote() {
+    let remote = TestRepo::new();
+    let adv = std::fs::read_to_string(testdata(
+        "advisory-db/rustsec/crates/fixture-vuln/RUSTSEC-2099-0001.md",
+    ))
+    .unwrap();
+    remote.commit(
+        "first advisory",
+        &[("crates/fixture-vuln/RUSTSEC-2099-0001.md", &adv)],
+    );
+    let first = remote.head();
+    let cache = tempdir();
+    let dbdir = cache.path().join("dbs");
+    let url = remote.path().display().to_string();
+    let update = |url: &str| {
+        let src = format!("rustsec={url}");
+        run_in(
+            cache.path(),
+            &[
+                "db",
+                "update",
+                "--dir",
+                dbdir.to_str().unwrap(),
+                "--source",
+                &src,
+            ],
+        )
+    };
+    let r = update(&url);
+    r.expect_code(0);
+    assert!(
+        r.stderr
+            .contains(&format!("rustsec: cloned at {}", &first[..12])),
+        "{}",
+        r.stderr
+    );
+    let status = run_in(
+        cache.path(),
+        &[
+            "db",
+            "status",
+            "--dir",
+            dbdir.to_str().unwrap(),
+            "-f",
+            "json",
+        ],
+    );
+    status.expect_code(0);
+    let s: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(s[0]["commit"], first.as_str());
+    assert_eq!(s[0]["layout"], "rustsec");
+    assert_eq!(s[0]["stale"], true, "the fixture commit is dated 2024");
+
+    // The cached database is the default for `deps`, and its age is a warning.
+    let lockdir = tempdir();
+    write(
+        lockdir.path(),
+        "Cargo.lock",
+        std::fs::read_to_string(testdata("lockfiles/cargo-v1/Cargo.lock")).unwrap(),
+    );
+    let out = preflight()
+        .current_dir(lockdir.path())
+        .env("PREFLIGHT_DB_DIR", &dbdir)
+        .args(["deps", ".", "-f", "json"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rule_ids(&report), ["RUSTSEC-2099-0001"]);
+    assert!(
+        notes(&report).contains("advisory database rustsec is"),
+        "{}",
+        notes(&report)
+    );
+
+    // Fast-forward to a new commit with a second advisory.
+    let adv2 = std::fs::read_to_string(testdata(
+        "advisory-db/rustsec/crates/fixture-vuln/RUSTSEC-2099-0006.md",
+    ))
+    .unwrap();
+    remote.commit(
+        "second advisory",
+        &[("crates/fixture-vuln/RUSTSEC-2099-0006.md", &adv2)],
+    );
+    let second = remote.head();
+    let r = update(&url);
+    r.expect_code(0);
+    assert!(
+        r.stderr
+            .contains(&format!("updated {} -> {}", &first[..12], &second[..12])),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        dbdir
+            .join("rustsec/crates/fixture-vuln/RUSTSEC-2099-0006.md")
+            .exists()
+    );
+    let r = update(&url);
+    r.expect_code(0);
+    assert!(r.stderr.contains("up to date"), "{}", r.stderr);
+
+    // A broken remote fails (exit 2) and leaves the database as it was.
+    let r = update(&format!("{url}-does-not-exist"));
+    r.expect_code(2);
+    assert!(r.stderr.contains("rustsec"), "{}", r.stderr);
+    let status = run_in(
+        cache.path(),
+        &[
+            "db",
+            "status",
+            "--dir",
+            dbdir.to_str().unwrap(),
+            "-f",
+            "json",
+        ],
+    );
+    let s: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(s[0]["commit"], second.as_str());
+    assert!(
+        dbdir
+            .join("rustsec/crates/fixture-vuln/RUSTSEC-2099-0006.md")
+            .exists()
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&dbdir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        1,
+        "no temporary directory left behind: {leftovers:?}"
+    );
+}
+
+/// The real snapshots in ../shared/advisory-db, when present.
+fn shared(rel: &str) -> Option<PathBuf> {
+    let p = manifest().join("../shared/advisory-db").join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("SKIPPED: {} is absent", p.display());
+        None
+    }
+}
+
+/// A Cargo.lock with every crate of the RustSec snapshot at a few versions (about 2,700 packages).
+fn every_crate_lockfile(rustsec: &Path) -> String {
+    let mut names: Vec<String> = std::fs::read_dir(rustsec.join("crates"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut s = String::from("version = 3\n");
+    for n in &names {
+        for v in ["0.1.0", "0.3.7", "1.0.0"] {
+            s.push_str(&format!(
+                "\n[[package]]\nname = \"{n}\"\nversion = \"{v}\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n"
+            ));
+        }
+    }
+    s
+}
+
+fn audit_ids(dir: &Path, db: &Path) -> BTreeSet<(String, String)> {
+    let r = run_in(
+        dir,
+        &["deps", ".", "-f", "json", "--db", db.to_str().unwrap()],
+    );
+    let report = r.json();
+    assert!(
+        report["errors"].as_array().unwrap().is_empty(),
+        "{}",
+        r.stdout
+    );
+    findings(&report)
+        .iter()
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_string(),
+                format!(
+                    "{} {}",
+                    f["advisory"]["package"].as_str().unwrap(),
+                    f["advisory"]["version"].as_str().unwrap()
+                ),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn rustsec_native_and_osv_snapshots_agree_on_thousands_of_packages() {
+    let (Some(native), Some(osv)) = (shared("rustsec"), shared("rustsec-osv")) else {
+        return;
+    };
+    let dir = tempdir();
+    write(dir.path(), "Cargo.lock", every_crate_lockfile(&native));
+    let a = audit_ids(dir.path(), &native);
+    let b = audit_ids(dir.path(), &osv);
+    assert!(a.len() > 500, "{}", a.len());
+    // Both exports come from the same advisories on different days (the OSV
+    // branch was generated two hours earlier), so allow a handful of differences.
+    let only_a: Vec<_> = a.difference(&b).collect();
+    let only_b: Vec<_> = b.difference(&a).collect();
+    assert!(
+        only_a.len() + only_b.len() <= 5,
+        "native only: {only_a:?}\nosv only: {only_b:?}"
+    );
+}
+
+#[test]
+fn pypa_snapshot_finds_known_django_advisories() {
+    let Some(pypa) = shared("pypa") else { return };
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "requirements.txt",
+        "Django==3.2.0\nrequests==2.19.1\n",
+    );
+    let r = run_in(
+        dir.path(),
+        &["deps", ".", "-f", "json", "--db", pypa.to_str().unwrap()],
+    );
+    r.expect_code(1);
+    let report = r.json();
+    let ids = rule_ids(&report);
+    assert!(
+        ids.iter().filter(|i| i.starts_with("PYSEC-")).count() >= 5,
+        "{ids:?}"
+    );
+    // requests 2.19.1: CVE-2018-18074 is PYSEC-2018-28.
+    assert!(ids.iter().any(|i| i == "PYSEC-2018-28"), "{ids:?}");
+}
+
+/// Compare with cargo-audit on the same Cargo.lock and snapshot, when it is installed
+/// (`cargo install cargo-audit --locked`; see README).
+#[test]
+fn advisory_ids_match_cargo_audit() {
+    let Some(native) = shared("rustsec") else {
+        return;
+    };
+    let ok = std::process::Command::new("cargo")
+        .args(["audit", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("SKIPPED: cargo-audit is not installed (cargo install cargo-audit --locked)");
+        return;
+    }
+    let dir = tempdir();
+    write(dir.path(), "Cargo.lock", every_crate_lockfile(&native));
+    for lock in [dir.path().join("Cargo.lock"), manifest().join("Cargo.lock")] {
+        let out = std::process::Command::new("cargo")
+            .args(["audit", "--json", "--no-fetch", "--no-yanked", "--db"])
+            .arg(&native)
+            .arg("-f")
+            .arg(&lock)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let theirs: BTreeSet<(String, String)> = v["vulnerabilities"]["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                (
+                    x["advisory"]["id"].as_str().unwrap().to_string(),
+                    format!(
+                        "{} {}",
+                        x["package"]["name"].as_str().unwrap(),
+                        x["package"]["version"].as_str().unwrap()
+                    ),
+                )
+            })
+            .collect();
+        let lockdir = lock.parent().unwrap();
+        let r = run_in(
+            lockdir,
+            &[
+                "deps",
+                "Cargo.lock",
+                "-f",
+                "json",
+                "--db",
+                native.to_str().unwrap(),
+            ],
+        );
+        let ours: BTreeSet<(String, String)> = findings(&r.json())
+            .iter()
+            .filter(|f| f["advisory"].get("informational").is_none())
+            .map(|f| {
+                (
+                    f["rule_id"].as_str().unwrap().to_string(),
+                    format!(
+                        "{} {}",
+                        f["advisory"]["package"].as_str().unwrap(),
+                        f["advisory"]["version"].as_str().unwrap()
+                    ),
+                )
+            })
+            .collect();
+        assert_eq!(ours, theirs, "{}", lock.display());
+    }
+}
