@@ -17,9 +17,10 @@ use crate::scan::{self, Scanner};
 use crate::source::fs::{self as fs_source, WalkItem, WalkOptions};
 use crate::source::git;
 use crate::{config, exit, suppress};
-use std::collections::HashMap;
 
 pub mod deps;
+mod history;
+use history::scan_history;
 
 /// Default `--max-file-size`: 25 MiB.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 25 << 20;
@@ -447,7 +448,10 @@ pub fn scan_report(args: &ScanArgs) -> Result<Report> {
             } else {
                 let (range, why) = range_of(args)?;
                 notes.extend(why);
-                let scope = git::Scope { refs: args.branch.clone(), range };
+                let scope = git::Scope {
+                    refs: args.branch.clone(),
+                    range,
+                };
                 let (o, n) = pool.install(|| scan_history(&repo, &scope, args, &res))?;
                 outcomes.extend(o);
                 notes.extend(n);
@@ -471,7 +475,8 @@ type RangeAndNote = (Option<(String, String)>, Option<String>);
 fn range_of(args: &ScanArgs) -> Result<RangeAndNote> {
     if let Some(r) = &args.range {
         if r == "auto" {
-            let d = crate::ci::detect_range(|k| std::env::var(k).ok(), |p| std::fs::read_to_string(p))?;
+            let d =
+                crate::ci::detect_range(|k| std::env::var(k).ok(), |p| std::fs::read_to_string(p))?;
             let note = format!("--range auto: {}..{} from {}", d.base, d.head, d.why);
             return Ok((Some((d.base, d.head)), Some(note)));
         }
@@ -485,7 +490,10 @@ fn range_of(args: &ScanArgs) -> Result<RangeAndNote> {
         }
         return Ok((Some((base.to_string(), head.to_string())), None));
     }
-    Ok((args.since.as_ref().map(|s| (s.clone(), "HEAD".to_string())), None))
+    Ok((
+        args.since.as_ref().map(|s| (s.clone(), "HEAD".to_string())),
+        None,
+    ))
 }
 
 /// `preflight baseline`: the scan's fingerprints only (no secrets, no snippets).
@@ -502,24 +510,35 @@ fn run_baseline(args: &crate::cli::BaselineArgs) -> Result<u8> {
             })
         })
         .collect();
-    let doc = serde_json::json!({ "version": 1, "kind": "preflight-baseline", "findings": findings });
+    let doc =
+        serde_json::json!({ "version": 1, "kind": "preflight-baseline", "findings": findings });
     let text = serde_json::to_string_pretty(&doc)? + "\n";
     match &args.scan.output {
         Some(p) => {
             std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
             if !args.scan.quiet {
-                eprintln!("wrote {} finding(s) to {}", report.findings.len(), p.display());
+                eprintln!(
+                    "wrote {} finding(s) to {}",
+                    report.findings.len(),
+                    p.display()
+                );
             }
         }
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
-    Ok(if report.incomplete { exit::ERROR } else { exit::CLEAN })
+    Ok(if report.incomplete {
+        exit::ERROR
+    } else {
+        exit::CLEAN
+    })
 }
 
 fn run_hook(cmd: &crate::cli::HookCommand) -> Result<u8> {
     let crate::cli::HookCommand::Install { pre_push, force } = cmd;
     let dir = crate::hook::hooks_dir(Path::new("."))?;
-    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "preflight".into());
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "preflight".into());
     let mut kinds = vec![crate::hook::HookKind::PreCommit];
     if *pre_push {
         kinds.push(crate::hook::HookKind::PrePush);
@@ -590,203 +609,6 @@ fn read_blob(
     Ok(None)
 }
 
-/// Scan every unique blob of the history in parallel, then attach provenance to
-/// the blobs that produced findings.
-fn scan_history(
-    repo: &git::Repo,
-    scope: &git::Scope,
-    args: &ScanArgs,
-    res: &Resolved,
-) -> Result<(Vec<ItemOutcome>, Vec<String>)> {
-    let t0 = Instant::now();
-    let hist = git::enumerate(repo, scope)?;
-    let t_enum = t0.elapsed();
-    let progress = crate::progress::Progress::new("history", Some(hist.blobs.len() as u64), args.quiet);
-    let done_bytes = std::sync::atomic::AtomicU64::new(0);
-    let max = res.max_file_size;
-    type BlobResult = (usize, ItemOutcome, Vec<(u32, Vec<RawFinding>)>);
-    let results: std::sync::Mutex<Vec<BlobResult>> = std::sync::Mutex::new(Vec::new());
-    let stats = std::sync::Mutex::new(Stats::default());
-    // One blob's bytes → outcome; shared by the pack-order pass and the loose fallback.
-    let process = |w: &mut Worker<'_>, bi: usize, data: Result<&[u8], String>| {
-        let blob = &hist.blobs[bi];
-        let first = &hist.paths[blob.seen[0].path as usize];
-        let mut out = ItemOutcome::default();
-        let mut by_path = Vec::new();
-        match data {
-            Err(e) => out.error = Some(ScanError { path: format!("{first} (blob {})", blob.id), message: e }),
-            Ok(data) if data.len() as u64 > max => {
-                out.stats.skipped_large += 1;
-                out.note = Some(format!(
-                    "{first} (blob {}): skipped, {} bytes is over the size limit of {max} bytes",
-                    blob.id,
-                    data.len()
-                ));
-            }
-            Ok(data) => {
-                if scan::is_binary(data) {
-                    out.stats.skipped_binary += 1;
-                } else {
-                    out.stats.blobs_scanned += 1;
-                    out.stats.bytes_scanned += data.len() as u64;
-                }
-                w.matches.clear();
-                w.scanner.scan_content(first, data, &mut w.matches);
-                if !w.matches.is_empty() {
-                    finding::raw_findings(&res.rules, first, data, &w.matches, &Provenance::File, args.show_secrets, &mut out.raws);
-                }
-                // File rules depend on the path: check each distinct path.
-                for a in &blob.seen {
-                    let p = &hist.paths[a.path as usize];
-                    w.matches.clear();
-                    w.scanner.scan_file_rules(p, data, &mut w.matches);
-                    if !w.matches.is_empty() {
-                        let mut raws = Vec::new();
-                        finding::raw_findings(&res.rules, p, data, &w.matches, &Provenance::File, args.show_secrets, &mut raws);
-                        by_path.push((a.path, raws));
-                    }
-                }
-                progress.inc(data.len() as u64, &done_bytes);
-            }
-        }
-        add_stats(&mut stats.lock().expect("stats lock"), &out.stats);
-        if !out.raws.is_empty() || !by_path.is_empty() || out.error.is_some() || out.note.is_some() {
-            out.stats = Stats::default();
-            results.lock().expect("results lock").push((bi, out, by_path));
-        }
-    };
-    // Pass 1: packed blobs in pack order (each delta base inflated once).
-    let wanted: HashMap<gix::ObjectId, u32> = hist.blobs.iter().enumerate().map(|(i, b)| (b.id, i as u32)).collect();
-    let (claimed, pack_errors) = git::for_each_packed_blob(
-        repo,
-        &wanted,
-        hist.blobs.len(),
-        args.threads,
-        Worker::new(&res.rules),
-        |w, bi, data| process(w, bi as usize, Ok(data)),
-    );
-    drop(wanted);
-    // Pass 2: loose objects (and anything a pack could not give) one by one.
-    let rest: Vec<usize> = (0..hist.blobs.len()).filter(|&i| !claimed[i]).collect();
-    rest.into_par_iter().for_each_init(
-        || (repo.local(), Worker::new(&res.rules), Vec::new()),
-        |(r, w, buf), bi| match read_blob(r, &hist.blobs[bi].id, max, buf) {
-            Ok(None) => process(w, bi, Ok(buf)),
-            Ok(Some(size)) => {
-                let blob = &hist.blobs[bi];
-                let first = &hist.paths[blob.seen[0].path as usize];
-                let out = ItemOutcome {
-                    stats: Stats { skipped_large: 1, ..Default::default() },
-                    note: Some(format!("{first} (blob {}): skipped, {size} bytes is over the size limit of {max} bytes", blob.id)),
-                    ..Default::default()
-                };
-                results.lock().expect("results lock").push((bi, out, Vec::new()));
-            }
-            Err(e) => process(w, bi, Err(e)),
-        },
-    );
-    progress.finish();
-    let mut per_blob = results.into_inner().expect("results lock");
-    per_blob.sort_by_key(|(bi, _, _)| *bi);
-    let scan_stats = stats.into_inner().expect("stats lock");
-    let t_scan = t0.elapsed();
-    // Provenance, only for blobs with findings.
-    let r = repo.local();
-    let mut facts: HashMap<u32, Option<git::CommitFacts>> = HashMap::new();
-    let mut head: Option<HashMap<String, gix::ObjectId>> = None;
-    let mut graph: Option<(Vec<Vec<u32>>, Vec<u32>)> = None;
-    let mut trees = git::TreeCache::default();
-    let mut outcomes = Vec::with_capacity(per_blob.len() + 1);
-    for (bi, mut out, by_path) in per_blob {
-        let blob = &hist.blobs[bi];
-        let content = std::mem::take(&mut out.raws);
-        let mut expanded = Vec::new();
-        let has_any = !content.is_empty() || !by_path.is_empty();
-        if has_any && head.is_none() {
-            head = Some(git::head_tree_blobs(&r));
-        }
-        for a in &blob.seen {
-            let specific = by_path
-                .iter()
-                .filter(|(p, _)| *p == a.path)
-                .flat_map(|(_, raws)| raws.iter());
-            let mut raws: Vec<&RawFinding> = content.iter().chain(specific).collect();
-            if raws.is_empty() {
-                continue;
-            }
-            let path = &hist.paths[a.path as usize];
-            let commit = &hist.commits[a.commit as usize];
-            let f = facts
-                .entry(a.commit)
-                .or_insert_with(|| git::commit_facts(&r, &commit.id))
-                .clone();
-            let in_head = head.as_ref().is_some_and(|h| h.get(path) == Some(&blob.id));
-            let removed_in = if in_head {
-                None
-            } else {
-                let (children, pos) = graph.get_or_insert_with(|| {
-                    let mut pos = vec![0u32; hist.commits.len()];
-                    for (i, c) in git::topo_order(&hist).into_iter().enumerate() {
-                        pos[c as usize] = i as u32;
-                    }
-                    (git::children(&hist), pos)
-                });
-                git::removed_in(&r, &hist, children, pos, &mut trees, a.commit, blob.id, path).map(|c| c.to_string())
-            };
-            let prov = Provenance::Git(finding::GitProvenance {
-                commit: commit.id.to_string(),
-                author: f.as_ref().map(|f| f.author.clone()).unwrap_or_default(),
-                email: f.as_ref().map(|f| f.email.clone()).unwrap_or_default(),
-                date: f.as_ref().map(|f| f.date.clone()).unwrap_or_default(),
-                summary: f.as_ref().map(|f| f.summary.clone()).unwrap_or_default(),
-                refs: refs_of(&hist, a.commit),
-                in_head,
-                removed_in,
-            });
-            for raw in raws.drain(..) {
-                let mut raw = raw.clone();
-                raw.location.path = path.clone();
-                raw.location.provenance = prov.clone();
-                expanded.push(raw);
-            }
-        }
-        out.raws = expanded;
-        outcomes.push(out);
-    }
-    if std::env::var_os("PREFLIGHT_TIMING").is_some() {
-        eprintln!("timing: enumerate {:?}, scan {:?}, provenance {:?}", t_enum, t_scan - t_enum, t0.elapsed() - t_scan);
-    }
-    let mut summary = ItemOutcome { stats: scan_stats, ..Default::default() };
-    summary.stats.commits = hist.commits.len() as u64;
-    summary.stats.history_blobs = hist.blobs.len() as u64;
-    outcomes.push(summary);
-    for (what, msg) in hist.errors.into_iter().chain(pack_errors) {
-        outcomes.push(ItemOutcome {
-            error: Some(ScanError {
-                path: what,
-                message: msg,
-            }),
-            ..Default::default()
-        });
-    }
-    Ok((outcomes, hist.notes))
-}
-
-/// Names of the refs that reach commit `ci` (at most five, then a count).
-fn refs_of(hist: &git::History, ci: u32) -> Vec<String> {
-    let mask = hist.ref_masks[ci as usize];
-    let mut names: Vec<String> = (0..hist.ref_names.len())
-        .filter(|b| mask & (1 << b) != 0)
-        .map(|b| hist.ref_names[b].clone())
-        .collect();
-    let extra = names.len().saturating_sub(5) + usize::from(mask & (1 << 63) != 0);
-    names.truncate(5);
-    if extra > 0 {
-        names.push(format!("(+{extra} more)"));
-    }
-    names
-}
-
 /// Scan the blobs staged in the index that differ from HEAD.
 fn scan_staged(repo: &git::Repo, args: &ScanArgs, res: &Resolved) -> Result<Vec<ItemOutcome>> {
     let staged = git::staged_blobs(repo)?;
@@ -794,13 +616,7 @@ fn scan_staged(repo: &git::Repo, args: &ScanArgs, res: &Resolved) -> Result<Vec<
     Ok(staged
         .par_iter()
         .map_init(
-            || {
-                (
-                    repo.local(),
-                    Worker::new(&res.rules),
-                    Vec::new(),
-                )
-            },
+            || (repo.local(), Worker::new(&res.rules), Vec::new()),
             |(r, w, buf), (path, id)| {
                 let mut out = ItemOutcome {
                     stats: Stats {

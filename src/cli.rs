@@ -54,7 +54,9 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum HookCommand {
     /// Write .git/hooks/pre-commit (and pre-push with --pre-push).
-    #[command(after_help = "Examples:\n  preflight hook install\n  preflight hook install --pre-push --force")]
+    #[command(
+        after_help = "Examples:\n  preflight hook install\n  preflight hook install --pre-push --force"
+    )]
     Install {
         /// Also install a pre-push hook that scans the commits being pushed.
         #[arg(long)]
@@ -67,7 +69,9 @@ pub enum HookCommand {
 
 /// `preflight baseline`.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  preflight baseline . -o preflight-baseline.json\n  preflight scan . --baseline preflight-baseline.json")]
+#[command(
+    after_help = "Examples:\n  preflight baseline . -o preflight-baseline.json\n  preflight scan . --baseline preflight-baseline.json"
+)]
 pub struct BaselineArgs {
     /// Scan options (as for `preflight scan`).
     #[command(flatten)]
@@ -227,7 +231,7 @@ pub enum DbCommand {
 /// `preflight db update`.
 #[derive(Debug, Args)]
 pub struct DbUpdateArgs {
-    /// Where the databases live (default: $PREFLIGHT_DB_DIR, else <cache dir>/preflight/advisory-db).
+    /// Where the databases live (default: `$PREFLIGHT_DB_DIR`, else `<cache dir>/preflight/advisory-db`).
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// Repository to fetch as NAME=URL (repeatable; replaces the defaults and `[deps.sources]`).

@@ -359,7 +359,7 @@ pub fn raw_findings(
     let mut idx = LineIndex::new(data);
     for m in matches {
         let rule = &rules.rules[m.rule as usize];
-        if rule.regex.is_none() {
+        if !rule.has_pattern() {
             // A file rule: the file itself is the finding.
             let keys: Vec<String> = if rule.has_filter(crate::rules::Filter::Dotenv) {
                 crate::scan::filters::parse_env(data, path)

@@ -5,7 +5,8 @@
 //! Layouts with a directory per package (RustSec's `crates/<name>/`, PyPA's
 //! `vulns/<project>/`) are read lazily: only the directories of packages in the
 //! lockfiles are opened, which is what keeps an audit far below parsing the
-//! whole database. Flat OSV directories are parsed whole, in parallel.
+//! whole database. Flat OSV directories and osv.dev `all.zip` archives are
+//! parsed whole, in parallel.
 //! This module reads files; it never matches versions.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,6 +28,8 @@ pub enum Layout {
     PyPa,
     /// Any directory tree of OSV `.json`/`.yaml` records (RustSec's `osv` branch, GHSA, osv.dev exports).
     Osv,
+    /// An osv.dev-style `all.zip`: one `<ID>.json` OSV record per entry.
+    OsvZip,
 }
 
 impl Layout {
@@ -36,6 +39,7 @@ impl Layout {
             Layout::RustSec => "rustsec",
             Layout::PyPa => "pypa",
             Layout::Osv => "osv",
+            Layout::OsvZip => "osv-zip",
         }
     }
 }
@@ -71,17 +75,33 @@ pub fn open(path: &Path) -> Result<Database, Error> {
         path: path.to_path_buf(),
         source,
     })?;
-    if !meta.is_dir() {
+    let is_zip = path
+        .extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("zip"));
+    let usable = meta.is_dir() || (meta.is_file() && is_zip);
+    if !usable {
         return Err(Error::Database {
             path: path.to_path_buf(),
-            message: "not a directory (an advisory database is a directory of advisories)".into(),
+            message: "not an advisory database (a directory of advisories, or an OSV all.zip)"
+                .into(),
         });
     }
-    let name = path
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| path.display().to_string());
+    let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let name = if meta.is_file() {
+        // `<cache>/osv-scanner/PyPI/all.zip` is called after its directory.
+        canonical.parent().and_then(|p| p.file_name())
+    } else {
+        canonical.file_name()
+    }
+    .map(|n| n.to_string_lossy().into_owned())
+    .unwrap_or_else(|| path.display().to_string());
+    if meta.is_file() {
+        return Ok(Database {
+            name,
+            path: path.to_path_buf(),
+            layout: Layout::OsvZip,
+        });
+    }
     let layout = if has_subdirs(&path.join("crates")) {
         Layout::RustSec
     } else if has_subdirs(&path.join("vulns")) {
@@ -118,6 +138,7 @@ impl Database {
                     Ok(osv_files(&self.path))
                 }
             }
+            Layout::OsvZip => return self.load_zip(wanted),
         };
         let files = match files {
             Ok(f) => f,
@@ -132,8 +153,18 @@ impl Database {
             .par_iter()
             .map(|p| load_file(self.layout, p))
             .collect();
+        self.keep_wanted(files.len(), results, wanted)
+    }
+
+    /// Keep the advisories (and affected entries) that name a wanted package.
+    fn keep_wanted(
+        &self,
+        files: usize,
+        results: Vec<Result<Advisory, Error>>,
+        wanted: Option<&Wanted>,
+    ) -> Loaded {
         let mut out = Loaded {
-            files: files.len(),
+            files,
             ..Default::default()
         };
         for r in results {
@@ -155,6 +186,62 @@ impl Database {
             }
         }
         out
+    }
+
+    /// Every `.json` entry of an `all.zip`, read in order and parsed in parallel.
+    fn load_zip(&self, wanted: Option<&Wanted>) -> Loaded {
+        if wanted.is_some_and(|w| w.is_empty()) {
+            return Loaded::default();
+        }
+        let fail = |message: String| Loaded {
+            errors: vec![Error::Database {
+                path: self.path.clone(),
+                message,
+            }],
+            ..Default::default()
+        };
+        let file = match std::fs::File::open(&self.path) {
+            Ok(f) => f,
+            Err(source) => {
+                return Loaded {
+                    errors: vec![Error::Read {
+                        path: self.path.clone(),
+                        source,
+                    }],
+                    ..Default::default()
+                };
+            }
+        };
+        let mut zip = match zip::ZipArchive::new(std::io::BufReader::new(file)) {
+            Ok(z) => z,
+            Err(e) => return fail(format!("not a readable zip archive: {e}")),
+        };
+        let mut entries: Vec<(PathBuf, String)> = Vec::with_capacity(zip.len());
+        for i in 0..zip.len() {
+            let mut f = match zip.by_index(i) {
+                Ok(f) => f,
+                Err(e) => return fail(format!("zip entry {i}: {e}")),
+            };
+            if !f.is_file() || !f.name().ends_with(".json") {
+                continue;
+            }
+            let entry = self.path.join(f.name());
+            let mut text = String::new();
+            if let Err(e) = std::io::Read::read_to_string(&mut f, &mut text) {
+                return fail(format!("zip entry {}: {e}", f.name()));
+            }
+            entries.push((entry, text));
+        }
+        let results: Vec<Result<Advisory, Error>> = entries
+            .par_iter()
+            .map(|(p, text)| {
+                super::osv::parse_json(text).map_err(|message| Error::Advisory {
+                    path: p.clone(),
+                    message,
+                })
+            })
+            .collect();
+        self.keep_wanted(entries.len(), results, wanted)
     }
 
     /// Files under `<root>/<sub>/<dir>/` whose normalized dir name is wanted.
@@ -341,5 +428,38 @@ mod tests {
                 loaded.advisories.len()
             );
         }
+    }
+
+    #[test]
+    fn osv_all_zip_is_read_like_a_directory() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let zpath = dir.path().join("npm").join("all.zip");
+        std::fs::create_dir_all(zpath.parent().unwrap()).unwrap();
+        let mut w = zip::ZipWriter::new(std::fs::File::create(&zpath).unwrap());
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        let rec = r#"{"id":"OSV-1","summary":"s","affected":[{"package":{"ecosystem":"npm","name":"left-pad"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.0.0"}]}]}]}"#;
+        w.start_file("OSV-1.json", opts).unwrap();
+        w.write_all(rec.as_bytes()).unwrap();
+        w.start_file("OSV-2.json", opts).unwrap();
+        w.write_all(b"{ not json").unwrap();
+        w.finish().unwrap();
+        let db = open(&zpath).unwrap();
+        assert_eq!((db.layout, db.name.as_str()), (Layout::OsvZip, "npm"));
+        let mut wanted = Wanted::new();
+        wanted
+            .entry(Ecosystem::Npm)
+            .or_default()
+            .insert("left-pad".into());
+        let l = db.load(Some(&wanted));
+        assert_eq!(l.advisories.len(), 1);
+        assert_eq!(l.errors.len(), 1, "the broken entry is an error naming it");
+        assert!(l.errors[0].to_string().contains("OSV-2.json"));
+        std::fs::write(dir.path().join("bad.zip"), b"not a zip").unwrap();
+        let l = open(&dir.path().join("bad.zip"))
+            .unwrap()
+            .load(Some(&wanted));
+        assert!(l.errors[0].to_string().contains("zip"), "{:?}", l.errors);
     }
 }

@@ -48,6 +48,17 @@ pub fn update(root: &Path, name: &str, url: &str) -> Result<Updated, Error> {
         url: url.to_string(),
         message,
     };
+    let lower = url.to_ascii_lowercase();
+    if cfg!(not(feature = "https"))
+        && (lower.starts_with("https://") || lower.starts_with("http://"))
+    {
+        return Err(err(
+            "this build has no HTTP(S) transport (cargo feature `https`, off by default to keep the build lean): \
+             rebuild with `--features https`, or clone the repository with git and pass it with --db DIR, \
+             or fetch from a file://, ssh:// or git:// remote with --source NAME=URL"
+                .to_string(),
+        ));
+    }
     let dest = root.join(name);
     let old = super::db::freshness(&dest).map(|f| f.commit);
     if dest.exists() && old.is_none() {

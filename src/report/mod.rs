@@ -42,7 +42,8 @@ pub struct RuleMeta {
     pub rotate: Option<String>,
     /// Format documentation.
     pub references: Vec<String>,
-    /// Secret rule or advisory.
+    /// Secret rule or advisory (omitted for secret rules, so their JSON is unchanged).
+    #[serde(skip_serializing_if = "is_secret")]
     pub kind: FindingKind,
     /// CVSS base score (advisories with a vector): SARIF `security-severity`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -112,6 +113,10 @@ pub struct Stats {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+fn is_secret(k: &FindingKind) -> bool {
+    *k == FindingKind::Secret
 }
 
 /// Version-control facts for SARIF `versionControlProvenance`.

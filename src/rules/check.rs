@@ -154,7 +154,7 @@ pub fn check(specs: Vec<(String, RuleSpec)>) -> Vec<Problem> {
         };
         for (i, ex) in rule.spec.examples.iter().enumerate() {
             let path = ex.path.as_deref().unwrap_or(DEFAULT_EXAMPLE_PATH);
-            if rule.regex.is_some() {
+            if rule.has_pattern() {
                 let lower = ex.input.to_ascii_lowercase();
                 if !rule.spec.keywords.is_empty()
                     && !rule

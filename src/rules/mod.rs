@@ -75,19 +75,58 @@ pub struct Rule {
     pub spec: RuleSpec,
     /// File the rule came from.
     pub origin: String,
-    /// Compiled content regex, if any.
-    pub regex: Option<Regex>,
+    /// Content regex, compiled on first use (builtins) or up front (user rules).
+    pattern: Option<LazyPattern>,
     /// Compiled path regex, if any.
     pub path: Option<Regex>,
     /// Compiled allow regexes.
     pub allow: Vec<Regex>,
     /// Capture group of the secret.
     pub secret_group: usize,
+}
+
+/// A compiled content pattern.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The regex.
+    pub regex: Regex,
     /// Index of the `key` named group, if the pattern has one.
     pub key_group: Option<usize>,
 }
 
+/// A content pattern compiled on first use: a scan of one small file (the
+/// pre-commit case) compiles only the rules its keywords select.
+#[derive(Debug)]
+struct LazyPattern {
+    source: String,
+    cell: std::sync::OnceLock<Option<Compiled>>,
+}
+
+impl LazyPattern {
+    fn get(&self) -> Option<&Compiled> {
+        self.cell
+            .get_or_init(|| {
+                build_regex(&self.source).ok().map(|regex| Compiled {
+                    key_group: regex.capture_names().position(|n| n == Some("key")),
+                    regex,
+                })
+            })
+            .as_ref()
+    }
+}
+
+/// Origin prefix of builtin rule files (compiled lazily: they are tested).
+pub const BUILTIN_ORIGIN: &str = "builtin:";
+
 impl Rule {
+    /// Whether the rule has a content pattern (otherwise it is a file rule).
+    pub fn has_pattern(&self) -> bool {
+        self.pattern.is_some()
+    }
+    /// The compiled content pattern (compiling it on first use).
+    pub fn compiled(&self) -> Option<&Compiled> {
+        self.pattern.as_ref().and_then(LazyPattern::get)
+    }
     /// The rule id.
     pub fn id(&self) -> &str {
         &self.spec.id
@@ -113,8 +152,17 @@ fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {
 }
 
 impl Rule {
-    /// Compile one spec.
+    /// Compile one spec, checking everything up front.
     pub fn compile(spec: RuleSpec, origin: &str) -> Result<Rule, Error> {
+        Self::build(spec, origin, false)
+    }
+
+    /// Compile one spec whose content pattern is known to be valid: it is built on first use.
+    pub fn compile_lazy(spec: RuleSpec, origin: &str) -> Result<Rule, Error> {
+        Self::build(spec, origin, true)
+    }
+
+    fn build(spec: RuleSpec, origin: &str, lazy: bool) -> Result<Rule, Error> {
         let err = |what: &str, e: regex::Error| Error::Regex {
             origin: origin.to_string(),
             id: spec.id.clone(),
@@ -128,14 +176,14 @@ impl Rule {
                 .to_string(),
         };
         let regex = match &spec.pattern {
-            Some(p) => Some(build_regex(p).map_err(|e| err("pattern", e))?),
-            None => None,
+            Some(p) if !lazy => Some(build_regex(p).map_err(|e| err("pattern", e))?),
+            _ => None,
         };
         let path = match &spec.path {
             Some(p) => Some(build_regex(p).map_err(|e| err("path", e))?),
             None => None,
         };
-        if regex.is_none() && path.is_none() {
+        if spec.pattern.is_none() && path.is_none() {
             return Err(Error::Invalid {
                 origin: origin.to_string(),
                 id: spec.id.clone(),
@@ -168,21 +216,27 @@ impl Rule {
                 });
             }
         }
-        if spec.has_keyname_filter() && key_group.is_none() {
+        if !lazy && spec.has_keyname_filter() && key_group.is_none() {
             return Err(Error::Invalid {
                 origin: origin.to_string(),
                 id: spec.id.clone(),
                 message: "filter `keyname` needs a `(?P<key>...)` group".into(),
             });
         }
+        let pattern = spec.pattern.clone().map(|source| {
+            let cell = std::sync::OnceLock::new();
+            if let Some(regex) = regex {
+                let _ = cell.set(Some(Compiled { regex, key_group }));
+            }
+            LazyPattern { source, cell }
+        });
         Ok(Rule {
             spec,
             origin: origin.to_string(),
-            regex,
+            pattern,
             path,
             allow,
             secret_group,
-            key_group,
         })
     }
 }
@@ -226,7 +280,11 @@ impl RuleSet {
     pub fn compile(specs: Vec<(String, RuleSpec)>) -> Result<RuleSet, Error> {
         let mut rules = Vec::with_capacity(specs.len());
         for (origin, spec) in specs {
-            rules.push(Rule::compile(spec, &origin)?);
+            rules.push(if origin.starts_with(BUILTIN_ORIGIN) {
+                Rule::compile_lazy(spec, &origin)?
+            } else {
+                Rule::compile(spec, &origin)?
+            });
         }
         rules.sort_by(|a, b| a.spec.id.cmp(&b.spec.id));
         for w in rules.windows(2) {
@@ -247,7 +305,7 @@ impl RuleSet {
         let mut out = Vec::new();
         for (name, text) in builtin_files() {
             for spec in parse_rule_file(name, text)? {
-                out.push((name.to_string(), spec));
+                out.push((format!("{BUILTIN_ORIGIN}{name}"), spec));
             }
         }
         Ok(out)

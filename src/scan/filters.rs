@@ -318,8 +318,8 @@ pub struct ValueContext<'a> {
     pub before: Option<u8>,
     /// The bytes right after the value (code detection: `(`, `.`, `[`).
     pub after: &'a [u8],
-    /// Blob path.
-    pub path: &'a str,
+    /// Blob path (`None` when not known yet: no path-based filtering).
+    pub path: Option<&'a str>,
     /// The key the value was assigned to, when the rule captures one.
     pub key: Option<&'a [u8]>,
 }
@@ -332,7 +332,7 @@ pub fn is_placeholder(cx: &ValueContext<'_>) -> bool {
     }
     let quoted = matches!(cx.before, Some(b'"' | b'\'' | b'`'));
     // An unquoted right-hand side in source code is an identifier or expression.
-    if !quoted && cx.key.is_some() && is_code_path(cx.path) {
+    if !quoted && cx.key.is_some() && cx.path.is_some_and(is_code_path) {
         return true;
     }
     // Followed by a call, index or member access: code, not a value.
@@ -808,7 +808,7 @@ pub fn parse_env(data: &[u8], path: &str) -> Vec<EnvEntry> {
                 value: inner,
                 before: if quoted { Some(b'"') } else { None },
                 after: b"",
-                path,
+                path: Some(path),
                 key: Some(key),
             })
             && !is_trivial_setting(inner)
@@ -863,7 +863,7 @@ mod tests {
             value: v.as_bytes(),
             before: Some(b'"'),
             after: b"",
-            path,
+            path: Some(path),
             key: Some(key.as_bytes()),
         })
     }
@@ -909,7 +909,7 @@ mod tests {
             value: b"user_password",
             before: Some(b' '),
             after: b"\n",
-            path: "app.py",
+            path: Some("app.py"),
             key: Some(b"password"),
         };
         assert!(is_placeholder(&cx));
@@ -917,7 +917,7 @@ mod tests {
             value: b"hunter22",
             before: Some(b' '),
             after: b"\n",
-            path: ".env",
+            path: Some(".env"),
             key: Some(b"password"),
         };
         assert!(!is_placeholder(&cx));

@@ -58,13 +58,13 @@ impl<'r> Scanner<'r> {
     /// Matches are appended to `out`. Binary blobs only go through file rules.
     pub fn scan_blob(&mut self, path: &str, data: &[u8], out: &mut Vec<Match>) {
         self.scan_file_rules(path, data, out);
-        self.scan_content(path, data, out);
+        self.scan_content(Some(path), data, out);
     }
 
     /// File rules only: the path alone decides (plus the env-file check).
     pub fn scan_file_rules(&mut self, path: &str, data: &[u8], out: &mut Vec<Match>) {
         for (i, rule) in self.rules.rules.iter().enumerate() {
-            if rule.regex.is_some() {
+            if rule.has_pattern() {
                 continue;
             }
             if let Some(p) = &rule.path {
@@ -80,7 +80,10 @@ impl<'r> Scanner<'r> {
     }
 
     /// Content rules: prefilter, then candidate regexes over the whole blob.
-    pub fn scan_content(&mut self, path: &str, data: &[u8], out: &mut Vec<Match>) {
+    /// With `path = None` (history blobs scanned before their paths are known) the
+    /// result is a superset: path-restricted rules run and no path-based filter drops
+    /// anything; the caller re-scans blobs that matched once their path is known.
+    pub fn scan_content(&mut self, path: Option<&str>, data: &[u8], out: &mut Vec<Match>) {
         let start = out.len();
         let rules = self.rules;
         if is_binary(data) {
@@ -94,8 +97,11 @@ impl<'r> Scanner<'r> {
         );
         for &ri in &self.candidates {
             let rule = &rules.rules[ri as usize];
-            let Some(re) = &rule.regex else { continue };
-            if let Some(p) = &rule.path {
+            let Some(compiled) = rule.compiled() else {
+                continue;
+            };
+            let re = &compiled.regex;
+            if let (Some(p), Some(path)) = (&rule.path, path) {
                 if !p.is_match(path.as_bytes()) {
                     continue;
                 }
@@ -117,7 +123,7 @@ impl<'r> Scanner<'r> {
                 if s == e {
                     continue;
                 }
-                let key = rule
+                let key = compiled
                     .key_group
                     .and_then(|g| locs.get(g))
                     .map(|(a, b)| &data[a..b]);
@@ -150,7 +156,13 @@ fn file_rule_fires(rule: &Rule, path: &str, data: &[u8]) -> bool {
 }
 
 /// Entropy, allow list and filters for one candidate secret.
-fn accept(rule: &Rule, path: &str, data: &[u8], secret: Range<usize>, key: Option<&[u8]>) -> bool {
+fn accept(
+    rule: &Rule,
+    path: Option<&str>,
+    data: &[u8],
+    secret: Range<usize>,
+    key: Option<&[u8]>,
+) -> bool {
     let value = &data[secret.clone()];
     if let Some(min) = rule.spec.min_entropy {
         if filters::entropy(value) < min {

@@ -27,7 +27,7 @@ impl Prefilter {
         let mut rules_of_keyword: Vec<Vec<u32>> = Vec::new();
         let mut always = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
-            if rule.regex.is_none() {
+            if !rule.has_pattern() {
                 continue;
             }
             if rule.spec.keywords.is_empty() {
@@ -60,6 +60,7 @@ impl Prefilter {
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::LeftmostLongest)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                 .build(&keywords)
                 .expect("keyword automaton builds")
         });

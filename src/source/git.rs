@@ -143,6 +143,21 @@ pub struct HistoryBlob {
     pub id: ObjectId,
     /// Appearances, in discovery (oldest-first) order.
     pub seen: Vec<Appearance>,
+    /// Index of the blob in the walk's records (see [`WalkGraph`]).
+    pub walk_index: u32,
+}
+
+/// The (tree, path) node graph kept from the walk, for "removed in" lookups.
+#[derive(Debug, Default)]
+pub struct WalkGraph {
+    /// Per commit: its root node (`u32::MAX` if its tree could not be read).
+    pub root_node: Vec<u32>,
+    /// Per node: child tree nodes.
+    pub children: Vec<Vec<u32>>,
+    /// Per node: path depth.
+    pub depth: Vec<u16>,
+    /// (walk blob index, path index, node) for every blob entry of every decoded tree.
+    pub records: Vec<(u32, u32, u32)>,
 }
 
 /// The enumerated history.
@@ -162,6 +177,8 @@ pub struct History {
     pub errors: Vec<(String, String)>,
     /// Notes (submodules skipped, range facts).
     pub notes: Vec<String>,
+    /// Tree node graph, for provenance lookups.
+    pub graph: WalkGraph,
 }
 
 fn rev_err(rev: &str, e: impl std::fmt::Display) -> Error {
@@ -327,7 +344,13 @@ impl Paths {
 }
 
 /// What the tree walk produced: blobs, interned paths, errors, submodule count.
-type WalkResult = (Vec<HistoryBlob>, Vec<String>, Vec<(String, String)>, usize);
+type WalkResult = (
+    Vec<HistoryBlob>,
+    Vec<String>,
+    Vec<(String, String)>,
+    usize,
+    WalkGraph,
+);
 
 /// Tree walk over the (tree id, path) DAG. Commits are visited newest first, so
 /// delta chains (newest versions stored whole) resolve from cached bases, and each
@@ -351,6 +374,7 @@ struct TreeWalk<'a> {
     submodules: usize,
     bufs: Vec<Vec<u8>>,
     scratch: String,
+    root_node: Vec<u32>,
 }
 
 impl<'a> TreeWalk<'a> {
@@ -370,6 +394,7 @@ impl<'a> TreeWalk<'a> {
             submodules: 0,
             bufs: Vec::new(),
             scratch: String::new(),
+            root_node: Vec::new(),
         }
     }
 
@@ -385,10 +410,14 @@ impl<'a> TreeWalk<'a> {
         (n, true)
     }
 
-    /// Visit a commit's root tree; `pos` is the commit's parents-first position.
-    fn visit_root(&mut self, tree: ObjectId, pos: u32) {
+    /// Visit commit `ci`'s root tree; `pos` is the commit's parents-first position.
+    fn visit_root(&mut self, ci: u32, tree: ObjectId, pos: u32) {
         let root = self.paths.intern("");
         let (n, new) = self.node(tree, root, 0, pos);
+        if self.root_node.len() <= ci as usize {
+            self.root_node.resize(ci as usize + 1, u32::MAX);
+        }
+        self.root_node[ci as usize] = n;
         let o = &mut self.node_oldest[n as usize];
         *o = (*o).min(pos);
         if new {
@@ -515,9 +544,11 @@ impl<'a> TreeWalk<'a> {
         let mut blobs: Vec<HistoryBlob> = self
             .blob_ids
             .iter()
-            .map(|&id| HistoryBlob {
+            .enumerate()
+            .map(|(i, &id)| HistoryBlob {
                 id,
                 seen: Vec::new(),
+                walk_index: i as u32,
             })
             .collect();
         let mut pairs: Vec<((u32, u32), u32)> = best.into_iter().collect();
@@ -528,7 +559,13 @@ impl<'a> TreeWalk<'a> {
             }
         }
         blobs.retain(|b| !b.seen.is_empty());
-        (blobs, self.paths.list, self.errors, self.submodules)
+        let graph = WalkGraph {
+            root_node: self.root_node,
+            children: self.children,
+            depth: self.node_depth,
+            records: self.records,
+        };
+        (blobs, self.paths.list, self.errors, self.submodules, graph)
     }
 }
 
@@ -622,9 +659,10 @@ pub fn enumerate(r: &Repo, scope: &Scope) -> Result<History, Error> {
         }
     }
     for (pos, &ci) in order.iter().enumerate().rev() {
-        tw.visit_root(commits[ci as usize].tree, pos as u32);
+        tw.visit_root(ci, commits[ci as usize].tree, pos as u32);
     }
-    let (blobs, paths, tree_errors, submodules) = tw.finish(&order);
+    let (blobs, paths, tree_errors, submodules, mut graph) = tw.finish(&order);
+    graph.root_node.resize(commits.len(), u32::MAX);
     if submodules > 0 {
         notes.push(format!(
             "{submodules} submodule entr(ies) in history not recursed into"
@@ -642,51 +680,86 @@ pub fn enumerate(r: &Repo, scope: &Scope) -> Result<History, Error> {
         ref_masks: masks,
         errors,
         notes,
+        graph,
     })
 }
 
-/// Decoded trees, cached by id, for path lookups across many commits.
-#[derive(Default)]
-pub struct TreeCache {
-    trees: HashMap<ObjectId, Vec<(String, bool, ObjectId)>>,
-}
-
-impl TreeCache {
-    /// The blob at `path` in `tree`, if any.
-    pub fn blob_at(
-        &mut self,
-        repo: &gix::Repository,
-        tree: ObjectId,
-        path: &str,
-    ) -> Option<ObjectId> {
-        let mut cur = tree;
-        let mut parts = path.split('/').peekable();
-        while let Some(part) = parts.next() {
-            let entries = match self.trees.entry(cur) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    let mut buf = Vec::new();
-                    let entries = repo
-                        .objects
-                        .find_tree_iter(&cur, &mut buf)
-                        .ok()?
-                        .filter_map(Result::ok)
-                        .map(|e| (e.filename.to_string(), e.mode.is_tree(), e.oid.to_owned()))
-                        .collect();
-                    v.insert(entries)
-                }
-            };
-            let (_, is_tree, oid) = entries.iter().find(|(n, _, _)| n == part)?;
-            if parts.peek().is_none() {
-                return (!is_tree).then_some(*oid);
-            }
-            if !is_tree {
-                return None;
-            }
-            cur = *oid;
+/// For each (blob, path, introducing commit), the first commit after it in which the
+/// blob is no longer at that path (deleted or changed), from the walk's node graph:
+/// no object is read. Cost per entry is linear in the number of tree nodes, so at
+/// most `limit` entries are resolved (the rest get `None`).
+pub fn removals(hist: &History, wanted: &[(u32, u32, u32)], limit: usize) -> Vec<Option<ObjectId>> {
+    let g = &hist.graph;
+    let total = wanted.len();
+    let wanted = &wanted[..total.min(limit)];
+    let mut holders: HashMap<(u32, u32), Vec<u32>> = wanted
+        .iter()
+        .map(|&(b, p, _)| ((b, p), Vec::new()))
+        .collect();
+    for &(b, p, n) in &g.records {
+        if let Some(v) = holders.get_mut(&(b, p)) {
+            v.push(n);
         }
-        None
     }
+    // Parent links, so each lookup only visits the ancestors of the nodes holding it.
+    let mut parents: Vec<Vec<u32>> = vec![Vec::new(); g.depth.len()];
+    for (n, cs) in g.children.iter().enumerate() {
+        for &c in cs {
+            parents[c as usize].push(n as u32);
+        }
+    }
+    let commit_children = children(hist);
+    let pos = {
+        let mut pos = vec![0u32; hist.commits.len()];
+        for (i, c) in parents_first(&hist.commits).into_iter().enumerate() {
+            pos[c as usize] = i as u32;
+        }
+        pos
+    };
+    // reach[n] == stamp: node n holds the current (blob, path), directly or below it.
+    let mut reach = vec![u32::MAX; g.depth.len()];
+    let mut out: Vec<Option<ObjectId>> = wanted
+        .iter()
+        .enumerate()
+        .map(|(stamp, &(b, p, intro))| {
+            let stamp = stamp as u32;
+            let mut stack: Vec<u32> = holders[&(b, p)].clone();
+            while let Some(n) = stack.pop() {
+                if reach[n as usize] != stamp {
+                    reach[n as usize] = stamp;
+                    stack.extend(
+                        parents[n as usize]
+                            .iter()
+                            .copied()
+                            .filter(|&q| reach[q as usize] != stamp),
+                    );
+                }
+            }
+            let has = |c: u32| {
+                g.root_node
+                    .get(c as usize)
+                    .is_some_and(|&r| r != u32::MAX && reach[r as usize] == stamp)
+            };
+            let mut visited: HashSet<u32> = HashSet::from([intro]);
+            let mut stack = vec![intro];
+            let mut best: Option<u32> = None;
+            while let Some(c) = stack.pop() {
+                for &child in &commit_children[c as usize] {
+                    if !visited.insert(child) {
+                        continue;
+                    }
+                    if has(child) {
+                        stack.push(child);
+                    } else if best.is_none_or(|x| pos[child as usize] < pos[x as usize]) {
+                        best = Some(child);
+                    }
+                }
+            }
+            best.map(|x| hist.commits[x as usize].id)
+        })
+        .collect();
+    out.resize(total, None);
+    out
 }
 
 /// Child lists of the walked commit graph (for walking forward in time).
@@ -698,44 +771,6 @@ pub fn children(hist: &History) -> Vec<Vec<u32>> {
         }
     }
     out
-}
-
-/// The first commit after `intro` in which `blob` stopped being at `path` (deleted or
-/// changed): walks forward from `intro` only through commits that still hold it, so the
-/// cost is bounded by the blob's lifetime, not the history. `order_pos` ranks commits
-/// parents-first; the oldest removal wins. `None` if no descendant removed it.
-#[allow(clippy::too_many_arguments)]
-pub fn removed_in(
-    repo: &gix::Repository,
-    hist: &History,
-    children: &[Vec<u32>],
-    order_pos: &[u32],
-    cache: &mut TreeCache,
-    intro: u32,
-    blob: ObjectId,
-    path: &str,
-) -> Option<ObjectId> {
-    let mut visited: HashSet<u32> = HashSet::from([intro]);
-    let mut stack = vec![intro];
-    let mut best: Option<u32> = None;
-    while let Some(c) = stack.pop() {
-        for &child in &children[c as usize] {
-            if !visited.insert(child) {
-                continue;
-            }
-            if cache.blob_at(repo, hist.commits[child as usize].tree, path) == Some(blob) {
-                stack.push(child);
-            } else if best.is_none_or(|b| order_pos[child as usize] < order_pos[b as usize]) {
-                best = Some(child);
-            }
-        }
-    }
-    best.map(|b| hist.commits[b as usize].id)
-}
-
-/// Commit indices ordered parents before children.
-pub fn topo_order(hist: &History) -> Vec<u32> {
-    parents_first(&hist.commits)
 }
 
 /// Facts about one commit for provenance.
@@ -841,26 +876,23 @@ pub fn staged_blobs(r: &Repo) -> Result<Vec<(String, ObjectId)>, Error> {
     Ok(out)
 }
 
-/// Visit the wanted blobs stored in the repository's packs in pack order: gix's
-/// delta-tree traversal inflates each delta base once and spreads the work over
-/// `threads` threads. `visit(state, blob_index, bytes)` runs on a per-thread clone of
-/// `state`. Returns, per wanted blob, whether a pack held it (the rest are loose or
-/// missing and are read one by one by the caller). Packs that fail are listed in the
-/// returned errors; their blobs fall back to the caller too.
+/// Visit blobs stored in the repository's packs in pack order: gix's delta-tree
+/// traversal inflates each delta base once and spreads the work over `threads`
+/// threads. `visit(state, blob_id, bytes)` runs on a per-thread clone of `state` for
+/// every blob (or only those in `wanted`). A blob stored in several packs is visited
+/// once per pack. Returns the packs that failed (their blobs are the caller's to read).
 pub fn for_each_packed_blob<S, V>(
     r: &Repo,
-    wanted: &HashMap<ObjectId, u32>,
-    blob_count: usize,
+    wanted: Option<&HashMap<ObjectId, u32>>,
     threads: Option<usize>,
     state: S,
     visit: V,
-) -> (Vec<bool>, Vec<(String, String)>)
+) -> Vec<(String, String)>
 where
     S: Clone + Send,
-    V: Fn(&mut S, u32, &[u8]) + Sync,
+    V: Fn(&mut S, &ObjectId, &[u8]) + Sync,
 {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let claimed: Vec<AtomicBool> = (0..blob_count).map(|_| AtomicBool::new(false)).collect();
+    use std::sync::atomic::AtomicBool;
     let mut errors = Vec::new();
     let repo = r.repo.to_thread_local();
     let pack_dir = repo.common_dir().join("objects").join("pack");
@@ -882,23 +914,20 @@ where
                 continue;
             }
         };
-        // Skip packs holding none of the wanted blobs (e.g. only trees and commits).
-        if !bundle.index.iter().any(|e| wanted.contains_key(&e.oid)) {
-            continue;
+        if let Some(w) = wanted {
+            // Skip packs holding none of the wanted blobs (e.g. only trees and commits).
+            if !bundle.index.iter().any(|e| w.contains_key(&e.oid)) {
+                continue;
+            }
         }
-        let claimed = &claimed;
         let visit = &visit;
         let mut st = state.clone();
         let processor = move |kind: gix::objs::Kind,
                               data: &[u8],
                               entry: &gix::odb::pack::index::Entry,
                               _: &dyn gix::progress::Progress| {
-            if kind == gix::objs::Kind::Blob {
-                if let Some(&bi) = wanted.get(&entry.oid) {
-                    if !claimed[bi as usize].swap(true, Ordering::Relaxed) {
-                        visit(&mut st, bi, data);
-                    }
-                }
+            if kind == gix::objs::Kind::Blob && wanted.is_none_or(|w| w.contains_key(&entry.oid)) {
+                visit(&mut st, &entry.oid, data);
             }
             Ok(())
         };
@@ -917,10 +946,7 @@ where
             errors.push((idx.display().to_string(), e.to_string()));
         }
     }
-    (
-        claimed.into_iter().map(AtomicBool::into_inner).collect(),
-        errors,
-    )
+    errors
 }
 
 #[cfg(test)]

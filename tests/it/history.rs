@@ -23,15 +23,29 @@ fn assert_git_provenance(loc: &Value, commit: &str, summary: &str, in_head: bool
         .keys()
         .filter(|k| !PROVENANCE_KEYS.contains(&k.as_str()))
         .collect();
-    assert!(unknown.is_empty(), "unexpected provenance fields: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "unexpected provenance fields: {unknown:?}"
+    );
     if in_head {
-        assert!(p.get("removed_in").is_none(), "in HEAD yet removed: {loc:#}");
+        assert!(
+            p.get("removed_in").is_none(),
+            "in HEAD yet removed: {loc:#}"
+        );
     }
 }
 
 /// Keys a git provenance may have (`removed_in` only when the blob left the path).
 const PROVENANCE_KEYS: &[&str] = &[
-    "source", "commit", "author", "email", "date", "summary", "refs", "in_head", "removed_in",
+    "source",
+    "commit",
+    "author",
+    "email",
+    "date",
+    "summary",
+    "refs",
+    "in_head",
+    "removed_in",
 ];
 
 fn refs(loc: &Value) -> Vec<String> {
@@ -77,7 +91,10 @@ fn history_reports_secret_removed_from_a_file_that_still_exists() {
         "configure",
         &[("settings.ini", format!("[gh]\ntoken = {token}\n").as_str())],
     );
-    repo.commit("read token from env", &[("settings.ini", "[gh]\ntoken = ${GH_TOKEN}\n")]);
+    repo.commit(
+        "read token from env",
+        &[("settings.ini", "[gh]\ntoken = ${GH_TOKEN}\n")],
+    );
 
     let (code, report) = scan_json(repo.path(), &[]);
     assert_eq!(code, 1, "{report:#}");
@@ -187,7 +204,11 @@ fn history_env_file_added_then_removed_fires_dotenv() {
     let env = format!(
         "API_KEY={}\nSTRIPE_SECRET={}\nNODE_ENV=production\n",
         chars_from(406, 32, b"abcdef0123456789"),
-        chars_from(407, 24, b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
+        chars_from(
+            407,
+            24,
+            b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+        )
     );
     let add = repo.commit("add env", &[(".env", env.as_str())]);
     repo.rm(&[".env"]);
@@ -237,7 +258,10 @@ fn history_secret_from_merged_branch_keeps_its_branch_commit() {
     repo.commit("init", &[("README.md", "# demo\n")]);
     repo.git(&["checkout", "-q", "-b", "feature"]);
     let token = github_token(409);
-    let feat = repo.commit("feature work", &[("feat.txt", format!("t={token}\n").as_str())]);
+    let feat = repo.commit(
+        "feature work",
+        &[("feat.txt", format!("t={token}\n").as_str())],
+    );
     repo.git(&["checkout", "-q", "main"]);
     repo.commit("main work", &[("main.txt", "hello\n")]);
     repo.git(&["merge", "-q", "--no-ff", "-m", "merge feature", "feature"]);
@@ -265,7 +289,10 @@ fn history_secret_introduced_by_a_merge_commit_points_at_the_merge() {
     repo.commit("main work", &[("main.txt", "hello\n")]);
     repo.git(&["merge", "-q", "--no-ff", "--no-commit", "feature"]);
     let token = github_token(410);
-    let merge = repo.commit("merge feature", &[("merge-fix.txt", format!("t={token}\n").as_str())]);
+    let merge = repo.commit(
+        "merge feature",
+        &[("merge-fix.txt", format!("t={token}\n").as_str())],
+    );
     let parents = repo.git(&["rev-list", "--parents", "-n1", "HEAD"]);
     assert_eq!(parents.split(' ').count(), 3, "HEAD is a merge: {parents}");
 
@@ -292,11 +319,17 @@ fn origin_with_two_secrets() -> (TestRepo, String, String) {
 fn history_shallow_clone_scans_what_exists_and_notes_shallow() {
     let (origin, _a, _b) = origin_with_two_secrets();
     let clone = origin.clone_to("shallow", &["--depth", "1"]);
-    assert!(clone.join(".git/shallow").exists(), "git made a shallow clone");
+    assert!(
+        clone.join(".git/shallow").exists(),
+        "git made a shallow clone"
+    );
 
     let (code, report) = scan_json(&clone, &[]);
     assert_eq!(code, 1, "{report:#}");
-    assert_eq!(report["incomplete"], false, "a shallow clone is not an error");
+    assert_eq!(
+        report["incomplete"], false,
+        "a shallow clone is not an error"
+    );
     // A (only in unfetched commits) cannot be seen; B is in the fetched tip.
     assert_eq!(findings(&report).len(), 1, "{report:#}");
     let f = finding_at(&report, "github.pat-classic", "kept.txt");
@@ -307,7 +340,9 @@ fn history_shallow_clone_scans_what_exists_and_notes_shallow() {
     assert_eq!(report["vcs"]["shallow"], true);
     let notes = report["notes"].as_array().unwrap();
     assert!(
-        notes.iter().any(|n| n.as_str().unwrap().contains("shallow")),
+        notes
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("shallow")),
         "{notes:?}"
     );
 }
@@ -359,7 +394,11 @@ fn history_range_reports_only_secrets_introduced_in_the_range() {
         assert_eq!(code, 1, "{args:?}: {report:#}");
         assert_eq!(findings(&report).len(), 1, "{args:?}: {report:#}");
         let f = finding_at(&report, "github.pat-classic", "new.txt");
-        assert_eq!(sources(f), ["git"], "{args:?}: a range does not scan the worktree");
+        assert_eq!(
+            sources(f),
+            ["git"],
+            "{args:?}: a range does not scan the worktree"
+        );
         assert_git_provenance(&locations(f)[0], &add, "new", true);
         assert_eq!(report["stats"]["commits"], 2, "{args:?}");
     }
@@ -384,7 +423,10 @@ fn staged_reports_only_the_staged_blob() {
     let committed = github_token(415);
     let staged = github_token(416);
     let unstaged = github_token(417);
-    repo.commit("committed", &[("committed.txt", format!("t={committed}\n").as_str())]);
+    repo.commit(
+        "committed",
+        &[("committed.txt", format!("t={committed}\n").as_str())],
+    );
     repo.write("staged.txt", format!("t={staged}\n"));
     repo.git(&["add", "staged.txt"]);
     repo.write("unstaged.txt", format!("t={unstaged}\n"));
@@ -415,7 +457,13 @@ fn staged_scans_the_index_version_not_the_worktree_file() {
 #[test]
 fn staged_with_index_equal_to_head_is_clean() {
     let repo = TestRepo::new();
-    repo.commit("committed", &[("committed.txt", format!("t={}\n", github_token(419)).as_str())]);
+    repo.commit(
+        "committed",
+        &[(
+            "committed.txt",
+            format!("t={}\n", github_token(419)).as_str(),
+        )],
+    );
     repo.write("untracked.txt", format!("t={}\n", github_token(420)));
     let (code, report) = scan_json(repo.path(), &["--staged"]);
     assert_eq!(code, 0, "{report:#}");
@@ -426,18 +474,30 @@ fn staged_with_index_equal_to_head_is_clean() {
 /// `victim.txt` (token V) committed and still in the worktree.
 fn repo_for_corruption() -> (TestRepo, String) {
     let repo = TestRepo::new();
-    repo.commit("add A", &[("gone.txt", format!("a={}\n", github_token(421)).as_str())]);
+    repo.commit(
+        "add A",
+        &[("gone.txt", format!("a={}\n", github_token(421)).as_str())],
+    );
     repo.rm(&["gone.txt"]);
     repo.commit("remove A", &[]);
-    repo.commit("add victim", &[("victim.txt", format!("v={}\n", github_token(422)).as_str())]);
+    repo.commit(
+        "add victim",
+        &[("victim.txt", format!("v={}\n", github_token(422)).as_str())],
+    );
     let blob = repo.blob_id("HEAD", "victim.txt");
-    assert!(repo.loose_object(&blob).exists(), "the blob is a loose object");
+    assert!(
+        repo.loose_object(&blob).exists(),
+        "the blob is a loose object"
+    );
     (repo, blob)
 }
 
 fn assert_corruption_reported(repo: &TestRepo, blob: &str) {
     let (code, report) = scan_json(repo.path(), &[]);
-    assert_eq!(code, 2, "an unreadable object makes the scan incomplete: {report:#}");
+    assert_eq!(
+        code, 2,
+        "an unreadable object makes the scan incomplete: {report:#}"
+    );
     assert_eq!(report["incomplete"], true);
     let errors = report["errors"].as_array().unwrap();
     assert!(
@@ -503,17 +563,27 @@ fn history_modes_on_a_path_that_is_not_a_repository_are_usage_errors() {
     ] {
         let r = scan(dir.path(), flag);
         r.expect_code(2);
-        assert!(r.stderr.contains("git repository"), "{flag:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("git repository"),
+            "{flag:?}: {}",
+            r.stderr
+        );
     }
 }
 
 #[test]
 fn history_subdirectory_of_a_repository_scans_worktree_only_with_note() {
     let repo = TestRepo::new();
-    repo.commit("old", &[("old.txt", format!("t={}\n", github_token(424)).as_str())]);
+    repo.commit(
+        "old",
+        &[("old.txt", format!("t={}\n", github_token(424)).as_str())],
+    );
     repo.rm(&["old.txt"]);
     repo.commit("rm", &[]);
-    repo.commit("sub", &[("sub/a.txt", format!("t={}\n", github_token(425)).as_str())]);
+    repo.commit(
+        "sub",
+        &[("sub/a.txt", format!("t={}\n", github_token(425)).as_str())],
+    );
     let (code, report) = scan_json(&repo.path().join("sub"), &[]);
     assert_eq!(code, 1, "{report:#}");
     assert_eq!(findings(&report).len(), 1, "{report:#}");
@@ -566,7 +636,9 @@ fn history_oversized_blob_is_skipped_with_note() {
     assert_eq!(report["stats"]["skipped_large"], 1);
     let notes = report["notes"].as_array().unwrap();
     assert!(
-        notes.iter().any(|n| n.as_str().unwrap().contains("big.txt")),
+        notes
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("big.txt")),
         "{notes:?}"
     );
 }
@@ -582,7 +654,10 @@ fn test_repo_commit_ids_are_reproducible() {
     let (r1, id1) = build();
     let (r2, id2) = build();
     assert_ne!(r1.path(), r2.path());
-    assert_eq!(id1, id2, "the pinned git environment must make commits reproducible");
+    assert_eq!(
+        id1, id2,
+        "the pinned git environment must make commits reproducible"
+    );
 }
 
 #[test]
@@ -614,7 +689,10 @@ fn history_provenance_names_the_commit_that_removed_the_secret() {
 fn history_unreachable_flag_scans_commits_no_ref_reaches() {
     let repo = TestRepo::new();
     repo.commit("init", &[("README.md", "# demo\n")]);
-    repo.commit("oops", &[("key.txt", format!("t={}\n", github_token(431)).as_str())]);
+    repo.commit(
+        "oops",
+        &[("key.txt", format!("t={}\n", github_token(431)).as_str())],
+    );
     repo.git(&["reset", "-q", "--hard", "HEAD~1"]);
     repo.git(&["reflog", "expire", "--expire=now", "--all"]);
 
@@ -623,4 +701,38 @@ fn history_unreachable_flag_scans_commits_no_ref_reaches() {
     let (code, report) = scan_json(repo.path(), &["--unreachable"]);
     assert_eq!(code, 1, "{report:#}");
     finding_at(&report, "github.pat-classic", "key.txt");
+}
+
+#[test]
+fn history_submodule_entry_is_noted_not_recursed() {
+    let repo = TestRepo::new();
+    repo.commit("init", &[("README.md", "# demo\n")]);
+    let fake = "1234567890123456789012345678901234567890";
+    repo.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("160000,{fake},vendor/lib"),
+    ]);
+    repo.commit("add submodule", &[]);
+    let (code, report) = scan_json(repo.path(), &[]);
+    assert_eq!(code, 0, "{report:#}");
+    let notes = report["notes"].as_array().unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("submodule")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn staged_in_repository_without_commits_reports_staged_files() {
+    let repo = TestRepo::new();
+    repo.write("first.txt", format!("t={}\n", github_token(432)));
+    repo.git(&["add", "first.txt"]);
+    let (code, report) = scan_json(repo.path(), &["--staged"]);
+    assert_eq!(code, 1, "{report:#}");
+    let f = finding_at(&report, "github.pat-classic", "first.txt");
+    assert_eq!(sources(f), ["staged"]);
 }

@@ -44,7 +44,10 @@ fn placeholder_password_values_in_config_yml_are_not_findings() {
             format!("{p} ({:?})", PLACEHOLDERS[i])
         })
         .collect();
-    assert!(wrong.is_empty(), "placeholders reported as secrets: {wrong:?}");
+    assert!(
+        wrong.is_empty(),
+        "placeholders reported as secrets: {wrong:?}"
+    );
     assert_eq!(flagged, ["control/config.yml"], "control not found");
 }
 

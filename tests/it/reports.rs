@@ -66,6 +66,8 @@ fn fixture() -> Fixture {
         &[
             ("config/settings.py", settings.as_str()),
             ("src/app.js", app.as_str()),
+            // A path that needs percent-encoding in a SARIF uri.
+            ("src/Ünï dir/app #1.js", app.as_str()),
             (".env", env.as_str()),
         ],
     );
@@ -132,10 +134,12 @@ fn sarif_for_fixture_repo_validates_against_schema() {
         assert_eq!(rules[i], r["ruleId"].as_str().unwrap());
         let loc = &r["locations"][0]["physicalLocation"];
         assert_eq!(loc["artifactLocation"]["uriBaseId"], "SRCROOT");
-        assert!(!loc["artifactLocation"]["uri"]
-            .as_str()
-            .unwrap()
-            .starts_with('/'));
+        assert!(
+            !loc["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+                .starts_with('/')
+        );
         assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
         assert!(loc["region"]["startColumn"].as_u64().unwrap() >= 1);
         assert!(r["partialFingerprints"]["preflight/v1"].is_string());
@@ -149,7 +153,9 @@ fn sarif_for_fixture_repo_validates_against_schema() {
     // The inline-allowed token is a suppressed result, not a missing one.
     let suppressed: Vec<&Value> = results
         .iter()
-        .filter(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "docs/notes.md")
+        .filter(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "docs/notes.md"
+        })
         .collect();
     assert!(!suppressed.is_empty());
     for r in suppressed {
@@ -160,9 +166,10 @@ fn sarif_for_fixture_repo_validates_against_schema() {
         .as_array()
         .unwrap();
     assert!(
-        notes
-            .iter()
-            .any(|n| n["message"]["text"].as_str().unwrap().contains("nosuch.rule")),
+        notes.iter().any(|n| n["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("nosuch.rule")),
         "{notes:#?}"
     );
     assert_eq!(
@@ -246,7 +253,10 @@ fn json_redacts_secrets_unless_show_secrets() {
     let r = scan(fx.repo.path(), &[]);
     r.expect_code(1);
     for s in &fx.secrets {
-        assert!(!r.stdout.contains(s.as_str()), "JSON leaks a secret by default");
+        assert!(
+            !r.stdout.contains(s.as_str()),
+            "JSON leaks a secret by default"
+        );
     }
     let report = r.json();
     let token = &fx.secrets[0];
@@ -275,7 +285,10 @@ fn text_redacts_secrets_unless_show_secrets() {
     let r = run_in(fx.repo.path(), &["scan", "."]);
     r.expect_code(1);
     for s in &fx.secrets {
-        assert!(!r.stdout.contains(s.as_str()), "text leaks a secret by default");
+        assert!(
+            !r.stdout.contains(s.as_str()),
+            "text leaks a secret by default"
+        );
         assert!(!r.stderr.contains(s.as_str()), "stderr leaks a secret");
     }
     assert!(r.stdout.contains("src/app.js"), "{}", r.stdout);
@@ -374,18 +387,28 @@ fn finding_fingerprint_survives_edits_and_moves() {
     let f1 = &findings(&r1)[0];
 
     // Same file, other line and column: both fingerprints unchanged.
-    write(dir.path(), "a.txt", format!("header\n\n  token = {token}\n"));
+    write(
+        dir.path(),
+        "a.txt",
+        format!("header\n\n  token = {token}\n"),
+    );
     let (_, r2) = scan_json(dir.path(), &[]);
     let f2 = &findings(&r2)[0];
     assert_eq!(f1["fingerprint"], f2["fingerprint"]);
-    assert_eq!(locations(f1)[0]["fingerprint"], locations(f2)[0]["fingerprint"]);
+    assert_eq!(
+        locations(f1)[0]["fingerprint"],
+        locations(f2)[0]["fingerprint"]
+    );
 
     // Moved to another file: finding fingerprint kept, location fingerprint changes.
     std::fs::rename(dir.path().join("a.txt"), dir.path().join("b.txt")).unwrap();
     let (_, r3) = scan_json(dir.path(), &[]);
     let f3 = &findings(&r3)[0];
     assert_eq!(f1["fingerprint"], f3["fingerprint"]);
-    assert_ne!(locations(f1)[0]["fingerprint"], locations(f3)[0]["fingerprint"]);
+    assert_ne!(
+        locations(f1)[0]["fingerprint"],
+        locations(f3)[0]["fingerprint"]
+    );
 
     // Another secret: another fingerprint.
     write(dir.path(), "b.txt", format!("t={}\n", github_token(221)));

@@ -46,7 +46,9 @@ fn robustness_scans_100mb_single_line_file() {
         w.flush().unwrap();
     }
     assert_eq!(
-        std::fs::metadata(dir.path().join("bundle.min.js")).unwrap().len() as usize,
+        std::fs::metadata(dir.path().join("bundle.min.js"))
+            .unwrap()
+            .len() as usize,
         size
     );
     let (code, report) = scan_json(dir.path(), &["--max-file-size", "200M"]);
@@ -81,9 +83,16 @@ fn robustness_symlink_loop_does_not_hang_and_is_not_followed() {
 fn robustness_symlink_out_of_the_tree_is_not_followed() {
     let dir = tempdir();
     let outside = tempdir();
-    write(outside.path(), "secret.txt", format!("t={}\n", github_token(503)));
-    std::os::unix::fs::symlink(outside.path().join("secret.txt"), dir.path().join("link.txt"))
-        .unwrap();
+    write(
+        outside.path(),
+        "secret.txt",
+        format!("t={}\n", github_token(503)),
+    );
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.txt"),
+        dir.path().join("link.txt"),
+    )
+    .unwrap();
     std::os::unix::fs::symlink(outside.path(), dir.path().join("linkdir")).unwrap();
     let (code, report) = scan_json(dir.path(), &[]);
     assert_eq!(code, 0, "{report:#}");
@@ -96,7 +105,11 @@ fn robustness_symlink_out_of_the_tree_is_not_followed() {
 fn robustness_unreadable_file_is_an_error_and_other_findings_remain() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempdir();
-    write(dir.path(), "locked.txt", format!("t={}\n", github_token(504)));
+    write(
+        dir.path(),
+        "locked.txt",
+        format!("t={}\n", github_token(504)),
+    );
     write(dir.path(), "open.txt", format!("t={}\n", github_token(505)));
     let locked = dir.path().join("locked.txt");
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
@@ -181,7 +194,55 @@ fn robustness_bad_arguments_are_usage_errors() {
         &["--no-such-flag"][..],
     ] {
         let r = scan(repo.path(), args);
-        assert_eq!(r.code, 2, "{args:?}: stdout {} stderr {}", r.stdout, r.stderr);
+        assert_eq!(
+            r.code, 2,
+            "{args:?}: stdout {} stderr {}",
+            r.stdout, r.stderr
+        );
         assert!(!r.stderr.is_empty(), "{args:?}: no message");
     }
+}
+
+#[test]
+fn robustness_broken_pipe_exits_zero_silently() {
+    let dir = tempdir();
+    // Enough findings that the report is larger than a pipe buffer.
+    for i in 0..300u64 {
+        write(
+            dir.path(),
+            &format!("f{i:03}.txt"),
+            format!("t={}\n", github_token(600 + i)),
+        );
+    }
+    let mut child = std::process::Command::new(preflight_bin())
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .args(["scan", ".", "-f", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn robustness_unwritable_output_file_is_an_error() {
+    let dir = tempdir();
+    write(dir.path(), "a.txt", "nothing\n");
+    let target = dir.path().join("no-such-dir/report.json");
+    let r = scan(dir.path(), &["-o", target.to_str().unwrap()]);
+    r.expect_code(2);
+    assert!(r.stderr.contains("report.json"), "{}", r.stderr);
 }

@@ -63,7 +63,10 @@ fn preflightignore_with_reason_suppresses_finding() {
     write(dir.path(), "a.txt", format!("t={}\n", github_token(102)));
     let (code, report) = scan_json(dir.path(), &[]);
     assert_eq!(code, 1);
-    let fp = findings(&report)[0]["fingerprint"].as_str().unwrap().to_string();
+    let fp = findings(&report)[0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     write(
         dir.path(),
@@ -96,7 +99,11 @@ fn preflightignore_location_fingerprint_suppresses_only_that_location() {
         .unwrap()
         .to_string();
 
-    write(dir.path(), ".preflightignore", format!("{doc_fp} documentation\n"));
+    write(
+        dir.path(),
+        ".preflightignore",
+        format!("{doc_fp} documentation\n"),
+    );
     let (code, report) = scan_json(dir.path(), &[]);
     assert_eq!(code, 1, "the src/ location is still active: {report:#}");
     let f = finding_at(&report, "github.pat-classic", "src/app.py");
@@ -126,7 +133,11 @@ fn preflightignore_line_without_reason_is_an_error_naming_the_line() {
         "stderr does not name the line: {}",
         r.stderr
     );
-    assert!(r.stdout.is_empty(), "no report on a config error: {}", r.stdout);
+    assert!(
+        r.stdout.is_empty(),
+        "no report on a config error: {}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -201,7 +212,11 @@ fn baseline_rescan_of_unchanged_tree_is_clean() {
 #[test]
 fn baseline_reports_exactly_the_new_secret() {
     let fx = BaselineFixture::new();
-    write(fx.tree.path(), "new.txt", format!("t={}\n", github_token(106)));
+    write(
+        fx.tree.path(),
+        "new.txt",
+        format!("t={}\n", github_token(106)),
+    );
     let (code, report) = fx.rescan();
     assert_eq!(code, 1, "{report:#}");
     let act = active(&report);
@@ -242,8 +257,16 @@ fn config_allow_paths_suppresses_findings_under_the_path() {
         ".preflight.toml",
         "[allow]\npaths = [\"testdata/\", \"*.snap\"]\n",
     );
-    write(dir.path(), "testdata/keys.txt", format!("t={}\n", github_token(107)));
-    write(dir.path(), "snaps/x.snap", format!("t={}\n", github_token(108)));
+    write(
+        dir.path(),
+        "testdata/keys.txt",
+        format!("t={}\n", github_token(107)),
+    );
+    write(
+        dir.path(),
+        "snaps/x.snap",
+        format!("t={}\n", github_token(108)),
+    );
     let (code, report) = scan_json(dir.path(), &[]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(findings(&report).len(), 2);
@@ -251,7 +274,11 @@ fn config_allow_paths_suppresses_findings_under_the_path() {
         assert_eq!(f["suppressed"], json!({"by": "config_path"}), "{f:#}");
     }
 
-    write(dir.path(), "src/keys.txt", format!("t={}\n", github_token(109)));
+    write(
+        dir.path(),
+        "src/keys.txt",
+        format!("t={}\n", github_token(109)),
+    );
     let (code, report) = scan_json(dir.path(), &[]);
     assert_eq!(code, 1, "{report:#}");
     let act = active(&report);
@@ -311,7 +338,10 @@ pattern = '''\b(acme_[a-z0-9]{32})\b'''
 keywords = ["acme_"]
 "#,
     );
-    let key = format!("acme_{}", chars_from(111, 32, b"abcdefghijklmnopqrstuvwxyz0123456789"));
+    let key = format!(
+        "acme_{}",
+        chars_from(111, 32, b"abcdefghijklmnopqrstuvwxyz0123456789")
+    );
     write(dir.path(), "client.rb", format!("KEY = '{key}'\n"));
     let (code, report) = scan_json(dir.path(), &[]);
     assert_eq!(code, 1, "{report:#}");
@@ -365,7 +395,11 @@ fn malformed_config_unknown_key_is_an_error_naming_key_and_line() {
 #[test]
 fn malformed_config_syntax_error_is_an_error_naming_the_line() {
     let dir = tempdir();
-    write(dir.path(), ".preflight.toml", "[allow]\npaths = [\"a/\"\n\n[rules\n");
+    write(
+        dir.path(),
+        ".preflight.toml",
+        "[allow]\npaths = [\"a/\"\n\n[rules\n",
+    );
     let r = scan(dir.path(), &[]);
     r.expect_code(2);
     assert!(r.stderr.contains(".preflight.toml"), "stderr: {}", r.stderr);

@@ -43,10 +43,7 @@ pub const REPORT_DATE: &str = "2024-01-02T03:04:05Z";
 /// A `preflight` command: `PREFLIGHT_TEST_BIN` if set (e.g. a release build),
 /// else the binary cargo built for this test run.
 pub fn preflight() -> assert_cmd::Command {
-    let mut cmd = match std::env::var_os("PREFLIGHT_TEST_BIN") {
-        Some(p) if !p.is_empty() => assert_cmd::Command::new(p),
-        _ => assert_cmd::Command::cargo_bin("preflight").expect("cargo built the preflight binary"),
-    };
+    let mut cmd = assert_cmd::Command::new(preflight_bin());
     for v in GIT_LOCATION_VARS {
         cmd.env_remove(v);
     }
@@ -54,6 +51,14 @@ pub fn preflight() -> assert_cmd::Command {
     // A hang (symlink loop, lock) fails the test instead of blocking the suite.
     cmd.timeout(Duration::from_secs(300));
     cmd
+}
+
+/// Path of the binary under test: `PREFLIGHT_TEST_BIN` if set, else cargo's build.
+pub fn preflight_bin() -> PathBuf {
+    match std::env::var_os("PREFLIGHT_TEST_BIN") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => assert_cmd::cargo::cargo_bin("preflight"),
+    }
 }
 
 /// Outcome of one run of the binary.
@@ -178,7 +183,12 @@ pub fn paths(finding: &Value) -> Vec<String> {
 pub fn sources(finding: &Value) -> Vec<String> {
     locations(finding)
         .iter()
-        .map(|l| l["provenance"]["source"].as_str().unwrap_or("?").to_string())
+        .map(|l| {
+            l["provenance"]["source"]
+                .as_str()
+                .unwrap_or("?")
+                .to_string()
+        })
         .collect()
 }
 
@@ -223,7 +233,10 @@ pub fn github_token(seed: u64) -> String {
 
 /// A fake AWS access key id (`aws.access-key-id`), distinct per seed.
 pub fn aws_key_id(seed: u64) -> String {
-    format!("AKIA{}", chars_from(seed, 16, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"))
+    format!(
+        "AKIA{}",
+        chars_from(seed, 16, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+    )
 }
 
 /// A human-made password that `generic.quoted-assignment` reports.
@@ -385,10 +398,7 @@ impl TestRepo {
 
     /// Path of the loose object file for `id`.
     pub fn loose_object(&self, id: &str) -> PathBuf {
-        self.root
-            .join(".git/objects")
-            .join(&id[..2])
-            .join(&id[2..])
+        self.root.join(".git/objects").join(&id[..2]).join(&id[2..])
     }
 
     /// `git clone ARGS file://<repo> <scratch>/<name>`; returns the clone's path.
