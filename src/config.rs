@@ -1,5 +1,5 @@
-//! Resolved configuration: CLI flags merged with `.preflight.toml`. Later
-//! stages read only [`Config`]; this module does no scanning.
+//! `.preflight.toml`: parsing, validation and the starter file. The CLI merges it
+//! into `app::Resolved`, which later stages read; this module does no scanning.
 
 use std::path::{Path, PathBuf};
 
