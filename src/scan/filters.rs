@@ -383,6 +383,24 @@ pub fn is_placeholder(cx: &ValueContext<'_>) -> bool {
     if v.iter().filter(|&&b| b == b' ').count() >= 2 {
         return true;
     }
+    // Elided or code-shaped: `ghp_…[40 chars]`, `abc...`, `token = `.
+    if contains_ci(v, "…") || contains_ci(v, "...") || contains_ci(v, "= ") || contains_ci(v, " =")
+    {
+        return true;
+    }
+    // The value is itself a secret-naming identifier (`DB_PASSWORD`, `private_key`):
+    // a list of key names or a reference, not a value.
+    if (v.contains(&b'_') || v.iter().all(|b| !b.is_ascii_lowercase()))
+        && v.iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        && is_secret_key(v)
+    {
+        return true;
+    }
+    // Filler made of a long ascending run (`0123456789`, `abcdefgh`): a made-up value.
+    if has_ascending_run(v, 8) {
+        return true;
+    }
     // The value repeats its own key: `password: password`, `token = "TOKEN"`.
     if let Some(key) = cx.key {
         let k = key
@@ -391,6 +409,22 @@ pub fn is_placeholder(cx: &ValueContext<'_>) -> bool {
             .unwrap_or(key);
         if k.eq_ignore_ascii_case(v) || key.eq_ignore_ascii_case(v) {
             return true;
+        }
+    }
+    false
+}
+
+/// Does `v` hold `n` consecutive ascending characters (`01234567`, `abcdefgh`)?
+fn has_ascending_run(v: &[u8], n: usize) -> bool {
+    let mut run = 1;
+    for w in v.windows(2) {
+        if w[1] == w[0].wrapping_add(1) && w[1].is_ascii_alphanumeric() {
+            run += 1;
+            if run >= n {
+                return true;
+            }
+        } else {
+            run = 1;
         }
     }
     false
