@@ -26,7 +26,8 @@ measure() {
   local walls=() rss=0
   for _ in $(seq "$RUNS"); do
     local out
-    out=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    /usr/bin/time -f "%e %M" -o /tmp/bench-time.txt "$@" >/dev/null 2>&1 || true
+    out=$(tail -1 /tmp/bench-time.txt)
     walls+=("${out% *}")
     local m=${out#* }
     [ "$m" -gt "$rss" ] && rss=$m

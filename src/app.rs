@@ -286,26 +286,62 @@ fn error_tail(s: &str) -> String {
 }
 
 /// Scan the working tree under `root` in parallel.
-pub fn scan_worktree(root: &Path, args: &ScanArgs, res: &Resolved) -> Vec<ItemOutcome> {
+/// `tracked` lists the git index's files (with their blob id when unchanged on disk):
+/// those the walk skipped because `.gitignore` matches them are scanned too, since git
+/// ignores only untracked files; unchanged files whose blob the history scan already
+/// matched (`known`) take that blob's findings instead of being read again.
+pub fn scan_worktree(
+    root: &Path,
+    args: &ScanArgs,
+    res: &Resolved,
+    tracked: &[(String, Option<gix::ObjectId>)],
+    known: Option<&history::KnownBlobs>,
+) -> Vec<ItemOutcome> {
+    let clean: std::collections::HashMap<&str, gix::ObjectId> = match known {
+        Some(k) => tracked
+            .iter()
+            .filter_map(|(p, id)| {
+                id.filter(|id| k.scanned.contains(id))
+                    .map(|id| (p.as_str(), id))
+            })
+            .collect(),
+        None => Default::default(),
+    };
+    let scan_entry =
+        |w: &mut Worker<'_>, e: &fs_source::FileEntry| match (clean.get(e.rel.as_str()), known) {
+            (Some(id), Some(k)) => reuse_known(k, id, &e.rel),
+            _ => scan_file(w, e, res.max_file_size, args.show_secrets),
+        };
     let opts = WalkOptions {
         respect_ignore: !args.no_ignore,
     };
     let (tx, rx) = crossbeam_channel::bounded::<WalkItem>(4096);
     let root_buf = root.to_path_buf();
-    std::thread::scope(|s| {
-        s.spawn(move || {
+    let record = !tracked.is_empty();
+    let (mut outcomes, visited) = std::thread::scope(|s| {
+        let walker = s.spawn(move || {
+            let mut visited = std::collections::HashSet::new();
             for item in fs_source::walk(&root_buf, opts) {
+                if record {
+                    match &item {
+                        WalkItem::File(e) => visited.insert(e.rel.clone()),
+                        WalkItem::Symlink(rel) => visited.insert(rel.clone()),
+                        WalkItem::Error(_) => false,
+                    };
+                }
                 if tx.send(item).is_err() {
                     break;
                 }
             }
+            visited
         });
-        rx.into_iter()
+        let outcomes: Vec<ItemOutcome> = rx
+            .into_iter()
             .par_bridge()
             .map_init(
                 || Worker::new(&res.rules),
                 |w, item| match item {
-                    WalkItem::File(e) => scan_file(w, &e, res.max_file_size, args.show_secrets),
+                    WalkItem::File(e) => scan_entry(w, &e),
                     WalkItem::Symlink(_) => ItemOutcome {
                         stats: Stats {
                             skipped_symlinks: 1,
@@ -324,8 +360,54 @@ pub fn scan_worktree(root: &Path, args: &ScanArgs, res: &Resolved) -> Vec<ItemOu
                     },
                 },
             )
-            .collect()
-    })
+            .collect();
+        (
+            outcomes,
+            walker.join().expect("walker thread does not panic"),
+        )
+    });
+    let skipped: Vec<fs_source::FileEntry> = tracked
+        .iter()
+        .map(|(p, _)| p)
+        .filter(|p| !visited.contains(*p))
+        .map(|p| fs_source::FileEntry {
+            abs: root.join(p),
+            rel: p.clone(),
+        })
+        .filter(|e| std::fs::symlink_metadata(&e.abs).is_ok_and(|m| m.is_file()))
+        .collect();
+    outcomes.extend(
+        skipped
+            .par_iter()
+            .map_init(|| Worker::new(&res.rules), |w, e| scan_entry(w, e))
+            .collect::<Vec<_>>(),
+    );
+    outcomes
+}
+
+/// A working-tree file identical to a blob the history scan matched: its findings,
+/// moved to this path with working-tree provenance, without reading the file.
+fn reuse_known(k: &history::KnownBlobs, id: &gix::ObjectId, rel: &str) -> ItemOutcome {
+    let mut out = ItemOutcome {
+        stats: Stats {
+            files: 1,
+            ..Stats::default()
+        },
+        ..Default::default()
+    };
+    if let Some((content, by_path)) = k.raws.get(id) {
+        let specific = by_path
+            .iter()
+            .filter(|(p, _)| p == rel)
+            .flat_map(|(_, r)| r.iter());
+        for raw in content.iter().chain(specific) {
+            let mut raw = raw.clone();
+            raw.location.path = rel.to_string();
+            raw.location.provenance = Provenance::File;
+            out.raws.push(raw);
+        }
+    }
+    out
 }
 
 fn add_stats(a: &mut Stats, b: &Stats) {
@@ -416,11 +498,12 @@ pub fn scan_report(args: &ScanArgs) -> Result<Report> {
         || args.range.is_some()
         || args.since.is_some()
         || !args.branch.is_empty();
-    let discovery = if args.no_history && !args.staged {
-        None
-    } else {
-        Some(git::discover(root))
-    };
+    // Discovered even with --no-history: tracked files are scanned even when
+    // .gitignore matches them (git ignores only untracked files).
+    let discovery = Some(git::discover(root));
+    let history_wanted = !args.no_history || args.staged;
+    let mut tracked = Vec::new();
+    let mut known: Option<history::KnownBlobs> = None;
     let mut outcomes = Vec::new();
     let mut notes = Vec::new();
     let mut vcs = None;
@@ -434,7 +517,7 @@ pub fn scan_report(args: &ScanArgs) -> Result<Report> {
                     "{note}; --staged, --history-only, --range, --since and --branch need a git repository"
                 );
             }
-            if !args.quiet {
+            if !args.quiet && history_wanted {
                 notes.push(note);
             }
         }
@@ -443,7 +526,12 @@ pub fn scan_report(args: &ScanArgs) -> Result<Report> {
             if repo.bare {
                 scan_tree = false;
             }
-            if args.staged {
+            if scan_tree && !args.no_ignore {
+                tracked = git::tracked_files(&repo, root);
+            }
+            if !history_wanted {
+                // Working tree only.
+            } else if args.staged {
                 outcomes.extend(pool.install(|| scan_staged(&repo, args, &res))?);
             } else {
                 let (range, why) = range_of(args)?;
@@ -452,14 +540,15 @@ pub fn scan_report(args: &ScanArgs) -> Result<Report> {
                     refs: args.branch.clone(),
                     range,
                 };
-                let (o, n) = pool.install(|| scan_history(&repo, &scope, args, &res))?;
+                let (o, n, k) = pool.install(|| scan_history(&repo, &scope, args, &res))?;
                 outcomes.extend(o);
                 notes.extend(n);
+                known = Some(k);
             }
         }
     }
     if scan_tree {
-        outcomes.extend(pool.install(|| scan_worktree(root, args, &res)));
+        outcomes.extend(pool.install(|| scan_worktree(root, args, &res, &tracked, known.as_ref())));
     }
     let mut report = build_report(root, args, &res, outcomes, started);
     report.notes.extend(notes);

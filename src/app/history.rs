@@ -22,6 +22,16 @@ use crate::report::{ScanError, Stats};
 use crate::scan;
 use crate::source::git::{self, History};
 
+/// What the history scan learned about blobs, so working-tree files that are
+/// unchanged from a scanned blob are not read and matched a second time.
+#[derive(Default)]
+pub struct KnownBlobs {
+    /// Reachable blobs whose content was scanned completely.
+    pub scanned: HashSet<gix::ObjectId>,
+    /// Raw findings of those blobs: content matches, and file-rule matches per path.
+    pub raws: HashMap<gix::ObjectId, (Vec<RawFinding>, Vec<(String, Vec<RawFinding>)>)>,
+}
+
 /// One blob's outcome: content raws (first path) and per-path file-rule raws.
 type BlobResult = (usize, ItemOutcome, Vec<(u32, Vec<RawFinding>)>);
 
@@ -160,13 +170,14 @@ fn timing() -> bool {
     std::env::var_os("PREFLIGHT_TIMING").is_some()
 }
 
-/// Scan the history selected by `scope`; returns outcomes (with provenance) and notes.
+/// Scan the history selected by `scope`; returns outcomes (with provenance), notes,
+/// and what is known about the scanned blobs.
 pub fn scan_history(
     repo: &git::Repo,
     scope: &git::Scope,
     args: &ScanArgs,
     res: &Resolved,
-) -> Result<(Vec<ItemOutcome>, Vec<String>)> {
+) -> Result<(Vec<ItemOutcome>, Vec<String>, KnownBlobs)> {
     let t0 = Instant::now();
     let full = scope.range.is_none() && scope.refs.is_empty();
     let counters = Counters::default();
@@ -273,6 +284,30 @@ pub fn scan_history(
             || o.stats.skipped_large > 0
     });
     results.sort_by_key(|(bi, _, _)| *bi);
+    let mut known = KnownBlobs::default();
+    let failed: HashSet<usize> = results
+        .iter()
+        .filter(|(_, o, _)| o.error.is_some() || o.stats.skipped_large > 0)
+        .map(|(bi, _, _)| *bi)
+        .collect();
+    known.scanned = hist
+        .blobs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !failed.contains(i))
+        .map(|(_, b)| b.id)
+        .collect();
+    for (bi, o, by_path) in &results {
+        if !o.raws.is_empty() || !by_path.is_empty() {
+            let per_path = by_path
+                .iter()
+                .map(|(p, r)| (hist.paths[*p as usize].clone(), r.clone()))
+                .collect();
+            known
+                .raws
+                .insert(hist.blobs[*bi].id, (o.raws.clone(), per_path));
+        }
+    }
     let mut outcomes = attach_provenance(repo, &hist, results);
     let mut summary = ItemOutcome {
         stats: counters.stats(),
@@ -297,15 +332,16 @@ pub fn scan_history(
             t0.elapsed() - t_scan
         );
     }
-    Ok((outcomes, hist.notes))
+    Ok((outcomes, hist.notes, known))
 }
 
-/// Does some file rule (a rule with a path and no pattern) apply at `path`?
+/// Does a path-restricted rule (a file rule, or a content rule with a `path`) apply at
+/// `path`? Such blobs are re-scanned with their paths after the path-free pass.
 fn path_rule_applies(res: &Resolved, path: &str) -> bool {
     res.rules
         .rules
         .iter()
-        .any(|r| !r.has_pattern() && r.path.as_ref().is_some_and(|p| p.is_match(path.as_bytes())))
+        .any(|r| r.path.as_ref().is_some_and(|p| p.is_match(path.as_bytes())))
 }
 
 /// At most this many (blob, path) removals are resolved per scan (each is linear in

@@ -80,9 +80,10 @@ impl<'r> Scanner<'r> {
     }
 
     /// Content rules: prefilter, then candidate regexes over the whole blob.
-    /// With `path = None` (history blobs scanned before their paths are known) the
-    /// result is a superset: path-restricted rules run and no path-based filter drops
-    /// anything; the caller re-scans blobs that matched once their path is known.
+    /// With `path = None` (history blobs scanned before their paths are known) no
+    /// path-based filter drops anything and path-restricted rules are skipped: the
+    /// caller re-scans, with their paths, the blobs that matched and the blobs whose
+    /// paths a path-restricted rule names.
     pub fn scan_content(&mut self, path: Option<&str>, data: &[u8], out: &mut Vec<Match>) {
         let start = out.len();
         let rules = self.rules;
@@ -101,8 +102,9 @@ impl<'r> Scanner<'r> {
                 continue;
             };
             let re = &compiled.regex;
-            if let (Some(p), Some(path)) = (&rule.path, path) {
-                if !p.is_match(path.as_bytes()) {
+            if let Some(p) = &rule.path {
+                // Without a path, path-restricted rules wait for the re-scan with one.
+                if !path.is_some_and(|path| p.is_match(path.as_bytes())) {
                     continue;
                 }
             }

@@ -855,6 +855,35 @@ pub fn head_tree_blobs(repo: &gix::Repository) -> HashMap<String, ObjectId> {
     out
 }
 
+/// The index's regular files (stage 0), relative to the work tree, each with its
+/// blob id when the file on disk is unchanged (stat matches the index entry and the
+/// entry is not racily clean), as `git status` decides it without reading content.
+pub fn tracked_files(r: &Repo, root: &Path) -> Vec<(String, Option<ObjectId>)> {
+    let repo = r.repo.to_thread_local();
+    let Ok(index) = repo.open_index() else {
+        return Vec::new();
+    };
+    let opts = gix::index::entry::stat::Options::default();
+    let stamp = index.timestamp();
+    index
+        .entries()
+        .iter()
+        .filter(|e| {
+            e.stage_raw() == 0
+                && !e.mode.is_submodule()
+                && !e.mode.contains(gix::index::entry::Mode::SYMLINK)
+        })
+        .map(|e| {
+            let path = e.path(&index).to_string();
+            let clean = gix::index::fs::Metadata::from_path_no_follow(&root.join(&path))
+                .ok()
+                .and_then(|m| gix::index::entry::Stat::from_fs(&m).ok())
+                .is_some_and(|st| e.stat.matches(&st, opts) && !e.stat.is_racy(stamp, opts));
+            (path, clean.then_some(e.id))
+        })
+        .collect()
+}
+
 /// Staged blobs: index entries whose blob differs from HEAD's tree at that path.
 pub fn staged_blobs(r: &Repo) -> Result<Vec<(String, ObjectId)>, Error> {
     let repo = r.repo.to_thread_local();

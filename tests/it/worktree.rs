@@ -300,7 +300,6 @@ fn worktree_positions_with_crlf_line_endings_and_token_at_offset_zero() {
 }
 
 #[test]
-#[ignore = "bug: the worktree walk applies .gitignore to tracked files too (src/source/fs.rs walk), so --no-history misses a committed file that matches .gitignore"]
 fn worktree_tracked_file_matching_gitignore_is_still_scanned() {
     // .gitignore only applies to untracked files: a tracked file that matches it
     // is still in every commit and push.
