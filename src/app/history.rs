@@ -22,6 +22,9 @@ use crate::report::{ScanError, Stats};
 use crate::scan;
 use crate::source::git::{self, History};
 
+/// A blob's raw findings: content matches, and file-rule matches per path.
+pub type KnownRaws = (Vec<RawFinding>, Vec<(String, Vec<RawFinding>)>);
+
 /// What the history scan learned about blobs, so working-tree files that are
 /// unchanged from a scanned blob are not read and matched a second time.
 #[derive(Default)]
@@ -29,7 +32,7 @@ pub struct KnownBlobs {
     /// Reachable blobs whose content was scanned completely.
     pub scanned: HashSet<gix::ObjectId>,
     /// Raw findings of those blobs: content matches, and file-rule matches per path.
-    pub raws: HashMap<gix::ObjectId, (Vec<RawFinding>, Vec<(String, Vec<RawFinding>)>)>,
+    pub raws: HashMap<gix::ObjectId, KnownRaws>,
 }
 
 /// One blob's outcome: content raws (first path) and per-path file-rule raws.
