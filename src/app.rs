@@ -539,6 +539,7 @@ pub fn scan_report(args: &ScanArgs) -> Result<Report> {
                 let scope = git::Scope {
                     refs: args.branch.clone(),
                     range,
+                    unreachable: args.unreachable,
                 };
                 let (o, n, k) = pool.install(|| scan_history(&repo, &scope, args, &res))?;
                 outcomes.extend(o);

@@ -78,6 +78,11 @@ pub enum Provenance {
     File,
     /// A blob staged in the index.
     Staged,
+    /// A blob no ref reaches (`--unreachable`): dangling, dropped by a rewrite or reset.
+    Unreachable {
+        /// Blob id.
+        blob: String,
+    },
     /// A blob in a commit of the history.
     Git(GitProvenance),
 }
@@ -327,6 +332,7 @@ fn location_order(l: &Location) -> (u8, &str, Position, &Provenance) {
         Provenance::File => 0,
         Provenance::Staged => 1,
         Provenance::Git(_) => 2,
+        Provenance::Unreachable { .. } => 3,
     };
     (source, &l.path, l.start, &l.provenance)
 }

@@ -187,6 +187,10 @@ pub fn scan_history(
     let max = res.max_file_size;
     let progress = crate::progress::Progress::new("history", None, args.quiet);
     let done_bytes = AtomicU64::new(0);
+    let mut unreachable = Vec::new();
+    if args.unreachable && !full {
+        anyhow::bail!("--unreachable needs a full history scan (no --range, --since or --branch)");
+    }
     let (hist, mut results, pack_errors) = if full {
         // Pass 1, concurrently: walk commits and trees on this thread's helper while
         // every blob in the packs is matched without its path.
@@ -269,6 +273,17 @@ pub fn scan_history(
             args.show_secrets,
             Some(&counters),
         ));
+        if args.unreachable {
+            unreachable = scan_unreachable(
+                repo,
+                &hist,
+                &flagged,
+                &packed,
+                res,
+                args.show_secrets,
+                &counters,
+            );
+        }
         (hist, results, pack_errors)
     } else {
         // A range or selected refs: enumerate first, then read just those blobs.
@@ -312,6 +327,7 @@ pub fn scan_history(
         }
     }
     let mut outcomes = attach_provenance(repo, &hist, results);
+    outcomes.extend(unreachable);
     let mut summary = ItemOutcome {
         stats: counters.stats(),
         ..Default::default()
@@ -336,6 +352,74 @@ pub fn scan_history(
         );
     }
     Ok((outcomes, hist.notes, known))
+}
+
+/// `--unreachable`: blobs no walked ref reaches, packed (matched in the path-free pass)
+/// or loose, scanned without a path; their findings carry the blob id.
+fn scan_unreachable(
+    repo: &git::Repo,
+    hist: &History,
+    flagged: &HashSet<gix::ObjectId>,
+    packed: &HashSet<gix::ObjectId>,
+    res: &Resolved,
+    show: bool,
+    counters: &Counters,
+) -> Vec<ItemOutcome> {
+    let reachable: HashSet<gix::ObjectId> = hist.blobs.iter().map(|b| b.id).collect();
+    let r = repo.local();
+    let mut todo: Vec<gix::ObjectId> = flagged
+        .iter()
+        .filter(|id| !reachable.contains(*id))
+        .copied()
+        .collect();
+    // Loose objects never went through the pack pass: list them and keep the blobs.
+    if let Ok(all) = r.objects.iter() {
+        for id in all.filter_map(Result::ok) {
+            if !packed.contains(&id)
+                && !reachable.contains(&id)
+                && r.find_header(id)
+                    .is_ok_and(|h| h.kind() == gix::objs::Kind::Blob)
+            {
+                todo.push(id);
+            }
+        }
+    }
+    todo.sort();
+    todo.dedup();
+    let max = res.max_file_size;
+    todo.into_par_iter()
+        .map_init(
+            || (repo.local(), Worker::new(&res.rules), Vec::new()),
+            |(r, w, buf), id| {
+                let mut out = ItemOutcome::default();
+                let path = format!("(unreachable blob {id})");
+                match read_blob(r, &id, max, buf) {
+                    Ok(None) => {
+                        if !packed.contains(&id) {
+                            counters.count(buf);
+                        }
+                        w.matches.clear();
+                        w.scanner.scan_content(None, buf, &mut w.matches);
+                        let prov = Provenance::Unreachable {
+                            blob: id.to_string(),
+                        };
+                        finding::raw_findings(
+                            w.scanner.rules(),
+                            &path,
+                            buf,
+                            &w.matches,
+                            &prov,
+                            show,
+                            &mut out.raws,
+                        );
+                    }
+                    Ok(Some(_)) => out.stats.skipped_large += 1,
+                    Err(e) => out.error = Some(ScanError { path, message: e }),
+                }
+                out
+            },
+        )
+        .collect()
 }
 
 /// Does a path-restricted rule (a file rule, or a content rule with a `path`) apply at

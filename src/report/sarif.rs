@@ -186,6 +186,7 @@ fn source_name(p: &Provenance) -> &'static str {
         Provenance::File => "worktree",
         Provenance::Staged => "staged",
         Provenance::Git(_) => "history",
+        Provenance::Unreachable { .. } => "unreachable",
     }
 }
 

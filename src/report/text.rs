@@ -187,6 +187,11 @@ fn write_finding(
                     " (not in HEAD: history only)"
                 },
             )?,
+            Provenance::Unreachable { blob } => writeln!(
+                out,
+                "      {} in unreachable blob {blob} (no ref reaches it; `git gc --prune=now` removes it locally, but a pushed copy may remain on the server)",
+                if here { "seen" } else { "also" }
+            )?,
             Provenance::Staged if !here => writeln!(
                 out,
                 "      also staged: {}:{}",

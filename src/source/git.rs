@@ -114,7 +114,12 @@ pub struct Scope {
     pub refs: Vec<String>,
     /// `BASE..HEAD`: (base, head).
     pub range: Option<(String, String)>,
+    /// Also walk commits no ref reaches (`--unreachable`).
+    pub unreachable: bool,
 }
+
+/// Name given to commits reached only through unreachable (dangling) commits.
+pub const UNREACHABLE_REF: &str = "(unreachable)";
 
 /// One commit in the walked graph.
 #[derive(Debug, Clone)]
@@ -609,7 +614,21 @@ pub fn enumerate(r: &Repo, scope: &Scope) -> Result<History, Error> {
             (vec![(head.clone(), h)], hidden, true)
         }
         None => {
-            let tips = ref_tips(&repo, &scope.refs)?;
+            let mut tips = ref_tips(&repo, &scope.refs)?;
+            if scope.unreachable {
+                // Every commit object becomes a tip; those the refs already reach keep
+                // their ref names, the rest are reported as unreachable.
+                if let Ok(all) = repo.objects.iter() {
+                    for id in all.filter_map(Result::ok) {
+                        if repo
+                            .find_header(id)
+                            .is_ok_and(|h| h.kind() == gix::objs::Kind::Commit)
+                        {
+                            tips.push((UNREACHABLE_REF.to_string(), id));
+                        }
+                    }
+                }
+            }
             (tips, HashSet::new(), false)
         }
     };
@@ -622,9 +641,13 @@ pub fn enumerate(r: &Repo, scope: &Scope) -> Result<History, Error> {
     let order = parents_first(&commits);
     let mut ref_names: Vec<String> = Vec::new();
     let mut masks = vec![0u64; commits.len()];
-    for (name, id) in &tips {
+    // Masks propagate from children to parents, so an unreachable-tip bit must not
+    // mark commits a real ref reaches: those tips are applied only where no ref bit lands.
+    for (name, id) in tips.iter().filter(|(n, _)| n != UNREACHABLE_REF) {
         if let Some(&ci) = index.get(id) {
-            let bit = if ref_names.len() < 63 {
+            let bit = if let Some(b) = ref_names.iter().position(|n| n == name) {
+                b
+            } else if ref_names.len() < 63 {
                 ref_names.push(name.clone());
                 ref_names.len() - 1
             } else {
@@ -638,6 +661,18 @@ pub fn enumerate(r: &Repo, scope: &Scope) -> Result<History, Error> {
         for &p in &commits[i as usize].parents.clone() {
             masks[p as usize] |= m;
         }
+    }
+    if scope.unreachable && masks.contains(&0) {
+        let bit = if ref_names.len() < 63 {
+            ref_names.push(UNREACHABLE_REF.to_string());
+            ref_names.len() - 1
+        } else {
+            63
+        };
+        masks
+            .iter_mut()
+            .filter(|m| **m == 0)
+            .for_each(|m| *m = 1 << bit);
     }
     let mut tw = TreeWalk::new(&repo);
     // Range: blobs already in the base side's trees are not new.

@@ -685,7 +685,6 @@ fn history_provenance_names_the_commit_that_removed_the_secret() {
 }
 
 #[test]
-#[ignore = "bug: --unreachable is accepted but not implemented (src/cli.rs ScanArgs::unreachable is never read in src/app.rs)"]
 fn history_unreachable_flag_scans_commits_no_ref_reaches() {
     let repo = TestRepo::new();
     repo.commit("init", &[("README.md", "# demo\n")]);
@@ -701,6 +700,31 @@ fn history_unreachable_flag_scans_commits_no_ref_reaches() {
     let (code, report) = scan_json(repo.path(), &["--unreachable"]);
     assert_eq!(code, 1, "{report:#}");
     finding_at(&report, "github.pat-classic", "key.txt");
+}
+
+#[test]
+fn history_unreachable_flag_reports_an_orphan_blob_by_id() {
+    // A blob written to the object store but never committed (e.g. `git add` then
+    // `git reset`): only --unreachable sees it, and it has no path or commit.
+    let repo = TestRepo::new();
+    repo.commit("init", &[("README.md", "# demo\n")]);
+    repo.write("orphan.txt", format!("t={}\n", github_token(432)));
+    repo.git(&["hash-object", "-w", "orphan.txt"]);
+    std::fs::remove_file(repo.path().join("orphan.txt")).unwrap();
+
+    let (code, report) = scan_json(repo.path(), &[]);
+    assert_eq!(code, 0, "{report:#}");
+    let (code, report) = scan_json(repo.path(), &["--unreachable"]);
+    assert_eq!(code, 1, "{report:#}");
+    let locs = &report["findings"][0]["locations"];
+    assert_eq!(locs[0]["provenance"]["source"], "unreachable", "{report:#}");
+    assert!(
+        locs[0]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("(unreachable blob "),
+        "{report:#}"
+    );
 }
 
 #[test]
