@@ -18,6 +18,8 @@ for s in truth:
         values.setdefault(v, []).append(s)
 
 def planted(secret_value):
+    # A key embedded in JSON holds "\n" escapes where the planted value has newlines.
+    secret_value = secret_value.replace("\\n", "\n")
     for v in values:
         if secret_value and (secret_value in v or v in secret_value):
             return values[v]

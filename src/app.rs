@@ -314,6 +314,7 @@ pub fn scan_worktree(
         };
     let opts = WalkOptions {
         respect_ignore: !args.no_ignore,
+        skip_nested_repos: root.join(".git").exists(),
     };
     let (tx, rx) = crossbeam_channel::bounded::<WalkItem>(4096);
     let root_buf = root.to_path_buf();
@@ -326,7 +327,7 @@ pub fn scan_worktree(
                     match &item {
                         WalkItem::File(e) => visited.insert(e.rel.clone()),
                         WalkItem::Symlink(rel) => visited.insert(rel.clone()),
-                        WalkItem::Error(_) => false,
+                        WalkItem::Error(_) | WalkItem::NestedRepo(_) => false,
                     };
                 }
                 if tx.send(item).is_err() {
@@ -347,6 +348,12 @@ pub fn scan_worktree(
                             skipped_symlinks: 1,
                             ..Default::default()
                         },
+                        ..Default::default()
+                    },
+                    WalkItem::NestedRepo(rel) => ItemOutcome {
+                        note: (!args.recurse_submodules).then(|| {
+                            format!("{rel}: nested git repository (submodule?) not scanned; --recurse-submodules scans submodules")
+                        }),
                         ..Default::default()
                     },
                     WalkItem::Error(e) => ItemOutcome {
@@ -493,6 +500,23 @@ pub fn scan_report(args: &ScanArgs) -> Result<Report> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .context("starting worker threads")?;
+    let (outcomes, notes, vcs) = gather(root, args, &res, &pool)?;
+    let mut report = build_report(root, args, &res, outcomes, started);
+    report.notes.extend(notes);
+    report.notes.sort();
+    report.vcs = vcs;
+    Ok(report)
+}
+
+/// Scan `root` (working tree, history or index as `args` ask) into item outcomes,
+/// notes and repository facts; with `--recurse-submodules`, checked-out submodules
+/// are scanned the same way and their paths prefixed.
+fn gather(
+    root: &Path,
+    args: &ScanArgs,
+    res: &Resolved,
+    pool: &rayon::ThreadPool,
+) -> Result<(Vec<ItemOutcome>, Vec<String>, Option<report::VcsInfo>)> {
     let wants_git = args.staged
         || args.history_only
         || args.range.is_some()
@@ -532,7 +556,7 @@ pub fn scan_report(args: &ScanArgs) -> Result<Report> {
             if !history_wanted {
                 // Working tree only.
             } else if args.staged {
-                outcomes.extend(pool.install(|| scan_staged(&repo, args, &res))?);
+                outcomes.extend(pool.install(|| scan_staged(&repo, args, res))?);
             } else {
                 let (range, why) = range_of(args)?;
                 notes.extend(why);
@@ -541,7 +565,7 @@ pub fn scan_report(args: &ScanArgs) -> Result<Report> {
                     range,
                     unreachable: args.unreachable,
                 };
-                let (o, n, k) = pool.install(|| scan_history(&repo, &scope, args, &res))?;
+                let (o, n, k) = pool.install(|| scan_history(&repo, &scope, args, res))?;
                 outcomes.extend(o);
                 notes.extend(n);
                 known = Some(k);
@@ -549,13 +573,43 @@ pub fn scan_report(args: &ScanArgs) -> Result<Report> {
         }
     }
     if scan_tree {
-        outcomes.extend(pool.install(|| scan_worktree(root, args, &res, &tracked, known.as_ref())));
+        outcomes.extend(pool.install(|| scan_worktree(root, args, res, &tracked, known.as_ref())));
     }
-    let mut report = build_report(root, args, &res, outcomes, started);
-    report.notes.extend(notes);
-    report.notes.sort();
-    report.vcs = vcs;
-    Ok(report)
+    if args.recurse_submodules && vcs.is_some() {
+        for sub in submodules_of(root) {
+            let sub_root = root.join(&sub);
+            if !sub_root.join(".git").exists() {
+                notes.push(format!("{sub}: submodule not checked out, not scanned"));
+                continue;
+            }
+            // A submodule has its own refs: ranges and ref filters do not carry over.
+            let mut sub_args = args.clone();
+            sub_args.path = sub_root.clone();
+            sub_args.range = None;
+            sub_args.since = None;
+            sub_args.branch.clear();
+            let (o, n, _) = gather(&sub_root, &sub_args, res, pool)?;
+            notes.extend(n.into_iter().map(|n| format!("{sub}: {n}")));
+            outcomes.extend(o.into_iter().map(|mut o| {
+                for r in &mut o.raws {
+                    r.location.path = format!("{sub}/{}", r.location.path);
+                }
+                if let Some(e) = &mut o.error {
+                    e.path = format!("{sub}/{}", e.path);
+                }
+                o
+            }));
+        }
+    }
+    Ok((outcomes, notes, vcs))
+}
+
+/// Paths of the submodules (gitlinks) in `root`'s index.
+fn submodules_of(root: &Path) -> Vec<String> {
+    match git::discover(root) {
+        git::Discovery::Repo(r) => git::submodule_paths(&r),
+        git::Discovery::NotRepo(_) => Vec::new(),
+    }
 }
 
 /// A `BASE..HEAD` range, and a note saying how `--range auto` found it.

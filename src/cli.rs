@@ -96,7 +96,7 @@ pub enum RulesCommand {
 }
 
 /// `preflight scan`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(
     after_help = "Exit codes: 0 no unsuppressed finding; 1 findings at or above --fail-on; 2 usage or fatal error, or an incomplete scan.\n\nExamples:\n  preflight scan .\n  preflight scan . --no-history --format json\n  preflight scan . --range origin/main..HEAD\n  preflight scan . --baseline preflight-baseline.json"
 )]
@@ -147,9 +147,13 @@ pub struct ScanArgs {
     /// Limit history to these refs (repeatable; default: every ref).
     #[arg(long, value_name = "REF")]
     pub branch: Vec<String>,
-    /// Also scan blobs no ref reaches.
+    /// Also scan commits no ref reaches (dangling after resets and rewrites) and
+    /// blobs no commit holds.
     #[arg(long)]
     pub unreachable: bool,
+    /// Also scan checked-out submodules (working tree and their own history).
+    #[arg(long)]
+    pub recurse_submodules: bool,
     /// No progress bar and no notes on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,

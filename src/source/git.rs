@@ -919,12 +919,31 @@ pub fn tracked_files(r: &Repo, root: &Path) -> Vec<(String, Option<ObjectId>)> {
         .collect()
 }
 
+/// Paths of the submodules (gitlinks) recorded in the index.
+pub fn submodule_paths(r: &Repo) -> Vec<String> {
+    let repo = r.repo.to_thread_local();
+    let Ok(index) = repo.open_index() else {
+        return Vec::new();
+    };
+    index
+        .entries()
+        .iter()
+        .filter(|e| e.mode.is_submodule())
+        .map(|e| e.path(&index).to_string())
+        .collect()
+}
+
 /// Staged blobs: index entries whose blob differs from HEAD's tree at that path.
+/// Under `git commit -a` or `git commit PATH` git stages into a temporary index and
+/// names it in `GIT_INDEX_FILE` (relative to the current directory) for the hooks.
 pub fn staged_blobs(r: &Repo) -> Result<Vec<(String, ObjectId)>, Error> {
     let repo = r.repo.to_thread_local();
-    let index = repo.open_index().map_err(|e| Error::Index {
-        message: e.to_string(),
-    })?;
+    let index = match std::env::var_os("GIT_INDEX_FILE").filter(|p| !p.is_empty()) {
+        Some(p) => gix::index::File::at(p, repo.object_hash(), false, Default::default())
+            .map_err(|e| e.to_string()),
+        None => repo.open_index().map_err(|e| e.to_string()),
+    }
+    .map_err(|message| Error::Index { message })?;
     let head = head_tree_blobs(&repo);
     let mut out = Vec::new();
     for entry in index.entries() {

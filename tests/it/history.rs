@@ -760,3 +760,44 @@ fn staged_in_repository_without_commits_reports_staged_files() {
     let f = finding_at(&report, "github.pat-classic", "first.txt");
     assert_eq!(sources(f), ["staged"]);
 }
+
+#[test]
+fn history_submodules_are_scanned_only_with_recurse_submodules() {
+    let sub = TestRepo::new();
+    sub.commit(
+        "key",
+        &[("creds.txt", format!("t={}\n", github_token(433)).as_str())],
+    );
+    let sup = TestRepo::new();
+    sup.commit("init", &[("README.md", "# demo\n")]);
+    let url = format!("file://{}", sub.path().display());
+    sup.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        &url,
+        "vendor/sub",
+    ]);
+    sup.commit("add submodule", &[]);
+
+    let (code, report) = scan_json(sup.path(), &[]);
+    assert_eq!(
+        code, 0,
+        "submodules are not recursed by default: {report:#}"
+    );
+    let (code, report) = scan_json(sup.path(), &["--recurse-submodules"]);
+    assert_eq!(code, 1, "{report:#}");
+    let f = finding_at(&report, "github.pat-classic", "vendor/sub/creds.txt");
+    let sources: Vec<String> = f["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["provenance"]["source"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        sources.contains(&"git".to_string()),
+        "the submodule's history is scanned too: {f:#}"
+    );
+}
