@@ -28,7 +28,7 @@ impl Progress {
                 ),
             None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
                 ProgressStyle::with_template(
-                    "{prefix} {spinner} {pos} files  {msg}  {elapsed_precise}",
+                    "{prefix} {spinner} {pos} blobs  {msg}  {elapsed_precise}",
                 )
                 .expect("valid template"),
             ),

@@ -9,4 +9,5 @@ mod reports;
 mod robustness;
 mod suppression;
 mod util;
+mod workflows;
 mod worktree;
