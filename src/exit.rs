@@ -25,51 +25,9 @@ pub fn code_for(report: &Report, fail_on: Severity) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{Finding, FindingKind, Location, Provenance};
-    use crate::scan::location::Position;
 
     fn report(sev: Option<Severity>, incomplete: bool) -> Report {
-        let p = Position { line: 1, column: 1 };
-        let findings = sev
-            .map(|severity| Finding {
-                rule_id: "a.b".into(),
-                rule_name: "x".into(),
-                kind: FindingKind::Secret,
-                severity,
-                fingerprint: "f".into(),
-                secret: "s".into(),
-                secret_value: None,
-                keys: vec![],
-                locations: vec![Location {
-                    path: "p".into(),
-                    start: p,
-                    end: p,
-                    fingerprint: "l".into(),
-                    snippet: String::new(),
-                    provenance: Provenance::File,
-                    suppressed: None,
-                    inline_allow: false,
-                }],
-                suppressed: None,
-                advisory: None,
-            })
-            .into_iter()
-            .collect();
-        Report {
-            version: 1,
-            tool_version: "0".into(),
-            root: ".".into(),
-            root_abs: ".".into(),
-            findings,
-            rules: Default::default(),
-            stats: Default::default(),
-            errors: vec![],
-            notes: vec![],
-            stale: vec![],
-            incomplete,
-            vcs: None,
-            show_secrets: false,
-        }
+        crate::report::testing::report_with(&sev.into_iter().collect::<Vec<_>>(), incomplete)
     }
 
     #[test]

@@ -188,3 +188,57 @@ pub fn write_report(
         Format::Sarif => sarif::write_sarif(report, out),
     }
 }
+
+/// Report fixtures for unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Report;
+    use crate::finding::{Finding, FindingKind, Location, Provenance, Severity};
+    use crate::scan::location::Position;
+
+    /// A report with one secret finding per severity, at paths `p0`, `p1`, ...
+    pub fn report_with(sevs: &[Severity], incomplete: bool) -> Report {
+        let p = Position { line: 1, column: 1 };
+        let findings = sevs
+            .iter()
+            .enumerate()
+            .map(|(i, &severity)| Finding {
+                rule_id: "a.b".into(),
+                rule_name: "x".into(),
+                kind: FindingKind::Secret,
+                severity,
+                fingerprint: format!("f{i}"),
+                secret: "s".into(),
+                secret_value: None,
+                keys: vec![],
+                advisory: None,
+                locations: vec![Location {
+                    path: format!("p{i}"),
+                    start: p,
+                    end: p,
+                    fingerprint: format!("l{i}"),
+                    snippet: String::new(),
+                    provenance: Provenance::File,
+                    suppressed: None,
+                    inline_allow: false,
+                }],
+                suppressed: None,
+            })
+            .collect();
+        Report {
+            version: 1,
+            tool_version: "0".into(),
+            root: ".".into(),
+            root_abs: "/r".into(),
+            findings,
+            rules: Default::default(),
+            stats: Default::default(),
+            errors: vec![],
+            notes: vec![],
+            stale: vec![],
+            incomplete,
+            vcs: None,
+            show_secrets: false,
+        }
+    }
+}

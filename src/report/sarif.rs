@@ -323,52 +323,9 @@ pub fn write_sarif(report: &Report, out: &mut dyn std::io::Write) -> std::io::Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{Finding, FindingKind, Location, Provenance};
-    use crate::scan::location::Position;
 
     fn report(sevs: &[Severity]) -> Report {
-        let p = Position { line: 1, column: 1 };
-        let findings = sevs
-            .iter()
-            .enumerate()
-            .map(|(i, &severity)| Finding {
-                rule_id: "a.b".into(),
-                rule_name: "x".into(),
-                kind: FindingKind::Secret,
-                severity,
-                fingerprint: format!("f{i}"),
-                secret: "s".into(),
-                secret_value: None,
-                keys: vec![],
-                advisory: None,
-                locations: vec![Location {
-                    path: format!("p{i}"),
-                    start: p,
-                    end: p,
-                    fingerprint: format!("l{i}"),
-                    snippet: String::new(),
-                    provenance: Provenance::File,
-                    suppressed: None,
-                    inline_allow: false,
-                }],
-                suppressed: None,
-            })
-            .collect();
-        Report {
-            version: 1,
-            tool_version: "0".into(),
-            root: ".".into(),
-            root_abs: "/r".into(),
-            findings,
-            rules: Default::default(),
-            stats: Default::default(),
-            errors: vec![],
-            notes: vec![],
-            stale: vec![],
-            incomplete: false,
-            vcs: None,
-            show_secrets: false,
-        }
+        crate::report::testing::report_with(sevs, false)
     }
 
     #[test]
