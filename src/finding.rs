@@ -224,6 +224,30 @@ impl Finding {
     pub fn primary(&self) -> &Location {
         &self.locations[0]
     }
+    /// Locations grouped by path (sorted), each group ordered working tree, index,
+    /// then history by commit date (oldest first), then unreachable.
+    pub fn locations_by_path(&self) -> Vec<(&str, Vec<&Location>)> {
+        let mut groups: BTreeMap<&str, Vec<&Location>> = BTreeMap::new();
+        for l in &self.locations {
+            groups.entry(l.path.as_str()).or_default().push(l);
+        }
+        fn rank(l: &Location) -> (u8, &str) {
+            match &l.provenance {
+                Provenance::File => (0, ""),
+                Provenance::Staged => (1, ""),
+                Provenance::Git(g) => (2, g.date.as_str()),
+                Provenance::Unreachable { .. } => (3, ""),
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(p, mut ls)| {
+                ls.sort_by(|a, b| rank(a).cmp(&rank(b)));
+                (p, ls)
+            })
+            .collect()
+    }
+
     /// Whether the finding counts toward the exit code.
     pub fn is_active(&self) -> bool {
         self.suppressed.is_none()

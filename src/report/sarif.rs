@@ -112,14 +112,26 @@ fn advisory_message(f: &Finding) -> String {
     )
 }
 
-fn result_json(f: &Finding, loc: &Location, rule_index: usize) -> Value {
+/// One result per finding and path: `group` holds that path's locations (working
+/// tree first, then history oldest first); the first one gives the region, history
+/// facts go in `properties` (commits, dates and refs; never names or emails).
+fn result_json(f: &Finding, group: &[&Location], rule_index: usize) -> Value {
+    let loc = group[0];
     let mut props = json!({ "severity": f.severity.as_str(), "source": source_name(&loc.provenance), "findingFingerprint": f.fingerprint });
-    if let Provenance::Git(g) = &loc.provenance {
-        props["commit"] = json!(g.commit);
-        props["commitDate"] = json!(g.date);
-        props["refs"] = json!(g.refs);
-        props["inHead"] = json!(g.in_head);
-        if let Some(rm) = &g.removed_in {
+    let history: Vec<&crate::finding::GitProvenance> = group
+        .iter()
+        .filter_map(|l| match &l.provenance {
+            Provenance::Git(g) => Some(g),
+            _ => None,
+        })
+        .collect();
+    if let (Some(first), Some(last)) = (history.first(), history.last()) {
+        props["commit"] = json!(first.commit);
+        props["commitDate"] = json!(first.date);
+        props["refs"] = json!(first.refs);
+        props["inHead"] = json!(history.iter().any(|g| g.in_head));
+        props["versions"] = json!(history.len());
+        if let Some(rm) = &last.removed_in {
             props["removedIn"] = json!(rm);
         }
     }
@@ -228,13 +240,13 @@ pub fn build_sarif_limited(report: &Report, max_results: usize, max_bytes: usize
     let mut results = Vec::new();
     for f in &report.findings {
         let ri = index_of(&f.rule_id);
-        for loc in &f.locations {
+        for (_, group) in f.locations_by_path() {
             // Suppressed results go last when something must be dropped.
             results.push((
                 f.severity,
-                loc.suppressed.is_none(),
+                group[0].suppressed.is_none(),
                 results.len(),
-                result_json(f, loc, ri),
+                result_json(f, &group, ri),
             ));
         }
     }

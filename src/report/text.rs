@@ -162,51 +162,76 @@ fn write_finding(
     if !loc.snippet.is_empty() {
         writeln!(out, "      {} {}", p.c("2", "│"), loc.snippet)?;
     }
-    for l in &f.locations {
-        let here = std::ptr::eq(l, loc);
-        match &l.provenance {
-            Provenance::Git(g) => writeln!(
+    // One line per path: where it is now (working tree, index) and, from history,
+    // the commit that first introduced the secret there (later versions of the same
+    // file are counted, not listed; JSON has them all).
+    for (path, locs) in f.locations_by_path() {
+        let path_s = for_terminal(path);
+        for l in &locs {
+            match &l.provenance {
+                Provenance::File if !std::ptr::eq(*l, loc) => {
+                    writeln!(out, "      also: {path_s}:{}", l.start.line)?
+                }
+                Provenance::Staged if !std::ptr::eq(*l, loc) => {
+                    writeln!(out, "      also staged: {path_s}:{}", l.start.line)?
+                }
+                Provenance::Unreachable { blob } => writeln!(
+                    out,
+                    "      in unreachable blob {blob} (no ref reaches it; `git gc --prune=now` removes it locally, but a pushed copy may remain on the server)"
+                )?,
+                _ => {}
+            }
+        }
+        let history: Vec<&&crate::finding::Location> = locs
+            .iter()
+            .filter(|l| matches!(l.provenance, Provenance::Git(_)))
+            .collect();
+        if let Some(first) = history.first() {
+            let Provenance::Git(g) = &first.provenance else {
+                unreachable!("filtered to git provenance")
+            };
+            let mut refs: Vec<&str> = g.refs.iter().map(String::as_str).take(3).collect();
+            if g.refs.len() > 3 {
+                refs.push("…");
+            }
+            let in_head = history
+                .iter()
+                .any(|l| matches!(&l.provenance, Provenance::Git(g) if g.in_head));
+            writeln!(
                 out,
-                "      {} {}:{} in commit {} by {} <{}> on {} \"{}\"{}{}",
-                if here { "introduced" } else { "also" },
-                for_terminal(&l.path),
-                l.start.line,
+                "      introduced {path_s}:{} in commit {} by {} <{}> on {} \"{}\"{}{}",
+                first.start.line,
                 &g.commit[..g.commit.len().min(12)],
                 for_terminal(&g.author),
                 for_terminal(&g.email),
                 g.date.get(..10).unwrap_or(&g.date),
                 for_terminal(&g.summary),
-                if g.refs.is_empty() {
+                if refs.is_empty() {
                     String::new()
                 } else {
-                    format!(" [{}]", for_terminal(&g.refs.join(", ")))
+                    format!(" [{}]", for_terminal(&refs.join(", ")))
                 },
-                if g.in_head {
-                    ""
+                if history.len() > 1 {
+                    format!(" (+{} later version(s) of the file)", history.len() - 1)
                 } else {
-                    " (not in HEAD: history only)"
+                    String::new()
                 },
-            )?,
-            Provenance::Unreachable { blob } => writeln!(
-                out,
-                "      {} in unreachable blob {blob} (no ref reaches it; `git gc --prune=now` removes it locally, but a pushed copy may remain on the server)",
-                if here { "seen" } else { "also" }
-            )?,
-            Provenance::Staged if !here => writeln!(
-                out,
-                "      also staged: {}:{}",
-                for_terminal(&l.path),
-                l.start.line
-            )?,
-            Provenance::File if !here => writeln!(
-                out,
-                "      also: {}:{}",
-                for_terminal(&l.path),
-                l.start.line
-            )?,
-            _ => {}
+            )?;
+            let last_removal = history.iter().rev().find_map(|l| match &l.provenance {
+                Provenance::Git(g) => g.removed_in.as_deref(),
+                _ => None,
+            });
+            match (in_head, last_removal) {
+                (true, _) => writeln!(out, "        still in HEAD")?,
+                (false, Some(rm)) => writeln!(
+                    out,
+                    "        not in HEAD: removed in commit {}, but still in history",
+                    &rm[..rm.len().min(12)]
+                )?,
+                (false, None) => writeln!(out, "        not in HEAD: history only")?,
+            }
         }
-        if let Some(s) = &l.suppressed {
+        if let Some(s) = locs.iter().find_map(|l| l.suppressed.as_ref()) {
             writeln!(
                 out,
                 "      suppressed ({})",

@@ -145,10 +145,29 @@ fn sarif_for_fixture_repo_validates_against_schema() {
         assert!(r["partialFingerprints"]["preflight/v1"].is_string());
     }
 
-    // One result per location of the JSON report.
+    // One result per finding and path of the JSON report (a file's history
+    // versions and its working-tree copy are one code-scanning alert).
     let (_, report) = scan_json(fx.repo.path(), &[]);
-    let n_locations: usize = findings(&report).iter().map(|f| locations(f).len()).sum();
-    assert_eq!(results.len(), n_locations);
+    let n_paths: usize = findings(&report)
+        .iter()
+        .map(|f| {
+            locations(f)
+                .iter()
+                .map(|l| l["path"].as_str().unwrap().to_string())
+                .collect::<BTreeSet<_>>()
+                .len()
+        })
+        .sum();
+    assert_eq!(results.len(), n_paths);
+    let fps: BTreeSet<&str> = results
+        .iter()
+        .map(|r| r["partialFingerprints"]["preflight/v1"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fps.len(),
+        results.len(),
+        "each result has its own fingerprint"
+    );
 
     // The inline-allowed token is a suppressed result, not a missing one.
     let suppressed: Vec<&Value> = results
