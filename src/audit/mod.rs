@@ -239,8 +239,8 @@ pub fn audit(packages: &[Package], advisories: &[Advisory]) -> Outcome {
     out
 }
 
-/// Group hits whose ids or aliases overlap; each group is reported once under
-/// the id of its first database's advisory.
+/// Group hits whose ids or aliases overlap across databases; each group is
+/// reported once under the id of its first database's advisory.
 fn merge_aliases(mut hits: Vec<Hit<'_>>) -> Vec<Vec<Hit<'_>>> {
     hits.sort_by(|a, b| (a.adv.database_order, &a.adv.id).cmp(&(b.adv.database_order, &b.adv.id)));
     let mut groups: Vec<(BTreeSet<String>, Vec<Hit<'_>>)> = Vec::new();
@@ -251,7 +251,14 @@ fn merge_aliases(mut hits: Vec<Hit<'_>>) -> Vec<Vec<Hit<'_>>> {
         let mut joined: Option<usize> = None;
         let mut i = 0;
         while i < groups.len() {
-            if groups[i].0.is_disjoint(&ids) {
+            // Distinct advisories of one database stay apart even when they share an
+            // alias (several RUSTSEC entries can cite one CVE); only the same advisory
+            // seen through different databases is merged.
+            let same_db = groups[i]
+                .1
+                .iter()
+                .any(|g| g.adv.database_order == h.adv.database_order);
+            if same_db || groups[i].0.is_disjoint(&ids) {
                 i += 1;
                 continue;
             }
