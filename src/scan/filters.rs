@@ -222,8 +222,8 @@ const REFERENCE_PREFIXES: &[&str] = &[
     "secret:",
     "secrets.",
     "ref:",
-    "arn:aws:secretsmanager",
-    "arn:aws:ssm",
+    // ARNs name resources (including Secrets Manager secrets and KMS keys), never hold them.
+    "arn:",
     "ssm:",
     "file:",
     "sm://",
@@ -316,8 +316,12 @@ pub struct ValueContext<'a> {
     pub value: &'a [u8],
     /// The byte just before the value in the blob (quote detection).
     pub before: Option<u8>,
-    /// The bytes right after the value (code detection: `(`, `.`, `[`).
+    /// Up to 64 bytes right after the value (code detection: `(`, `.`, `[`; a comma pair
+    /// closing its call; the host after `user:pass@`).
     pub after: &'a [u8],
+    /// The bytes between the end of the key and the value (closing quote, operator, opening
+    /// quote); empty when the rule captures no key.
+    pub between: &'a [u8],
     /// Blob path (`None` when not known yet: no path-based filtering).
     pub path: Option<&'a str>,
     /// The key the value was assigned to, when the rule captures one.
@@ -333,6 +337,16 @@ pub fn is_placeholder(cx: &ValueContext<'_>) -> bool {
     let quoted = matches!(cx.before, Some(b'"' | b'\'' | b'`'));
     // An unquoted right-hand side in source code is an identifier or expression.
     if !quoted && cx.key.is_some() && cx.path.is_some_and(is_code_path) {
+        return true;
+    }
+    // `("password", "value")`: a comma only pairs a quoted key with its value as the last
+    // two items of a call or tuple; elsewhere it separates the words of a list
+    // (`'pass', 'raise'`) or the arguments of a call (`scrypt(password, 'salt', 24)`).
+    if is_comma_pair(cx.between) && !comma_pair_ok(v, cx) {
+        return true;
+    }
+    // `user:pass@example.com`: hosts reserved for documentation (RFC 2606).
+    if cx.after.first() == Some(&b'@') && is_documentation_host(&cx.after[1..]) {
         return true;
     }
     // Followed by a call, index or member access: code, not a value.
@@ -358,6 +372,15 @@ pub fn is_placeholder(cx: &ValueContext<'_>) -> bool {
     {
         return true;
     }
+    // The same words as camelCase or digit-suffixed parts: `testPass`, `test123`, `FakeToken`.
+    if key_words(v).iter().any(|w| {
+        matches!(
+            w.trim_end_matches(|c: char| c.is_ascii_digit()),
+            "test" | "tests" | "testing" | "example" | "sample" | "dummy" | "fake" | "mock"
+        )
+    }) {
+        return true;
+    }
     if REFERENCE_PREFIXES.iter().any(|p| starts_with_ci(v, p)) {
         return true;
     }
@@ -379,8 +402,19 @@ pub fn is_placeholder(cx: &ValueContext<'_>) -> bool {
     if looks_like_member_chain(v) {
         return true;
     }
-    // Prose: several words separated by spaces.
-    if v.iter().filter(|&&b| b == b' ').count() >= 2 {
+    // Prose: several words separated by spaces, or words without digits or symbols
+    // (`top secret`, `invalid token`, `development key`).
+    if v.iter().filter(|&&b| b == b' ').count() >= 2 || is_prose(v) {
+        return true;
+    }
+    // Format strings (`{registry_id}-auth-token`, `%s`), regexes (`[0-9A-Fa-f]{1,4}`) and
+    // version numbers (`1.302103`) are code or data, not credentials.
+    if has_format_template(v) || looks_like_regex(v) || is_version_number(v) {
+        return true;
+    }
+    // An identifier that names a secret rather than holding one: `nextToken`,
+    // `challengePassword`, `AWSSecretKey`, `mynewpassword`, `sentinel-secret-value`.
+    if names_a_secret(v) {
         return true;
     }
     // Elided or code-shaped: `ghp_…[40 chars]`, `abc...`, `token = `.
@@ -397,8 +431,13 @@ pub fn is_placeholder(cx: &ValueContext<'_>) -> bool {
     {
         return true;
     }
-    // Filler made of a long ascending run (`0123456789`, `abcdefgh`): a made-up value.
-    if has_ascending_run(v, 8) {
+    // Filler made of a long ascending run (`0123456789`, `abcdefgh`, `defGHijkLMNo`), also
+    // when interleaved (`a1b2c3d4567890ab`, `abcd1234defg5678`) in a value assigned to a key:
+    // a made-up value.
+    if has_ascending_run(v, 8)
+        || is_ascending_runs(v)
+        || (cx.key.is_some() && has_interleaved_run(v, 8))
+    {
         return true;
     }
     // The value repeats its own key: `password: password`, `token = "TOKEN"`.
@@ -414,11 +453,12 @@ pub fn is_placeholder(cx: &ValueContext<'_>) -> bool {
     false
 }
 
-/// Does `v` hold `n` consecutive ascending characters (`01234567`, `abcdefgh`)?
+/// Does `v` hold `n` consecutive ascending characters (`01234567`, `abcdefgh`, `dEfGhIjK`)?
 fn has_ascending_run(v: &[u8], n: usize) -> bool {
     let mut run = 1;
     for w in v.windows(2) {
-        if w[1] == w[0].wrapping_add(1) && w[1].is_ascii_alphanumeric() {
+        let (a, b) = (w[0].to_ascii_lowercase(), w[1].to_ascii_lowercase());
+        if b == a.wrapping_add(1) && b.is_ascii_alphanumeric() && a.is_ascii_alphanumeric() {
             run += 1;
             if run >= n {
                 return true;
@@ -428,6 +468,209 @@ fn has_ascending_run(v: &[u8], n: usize) -> bool {
         }
     }
     false
+}
+
+/// Do the digits of `v`, or its letters, read on their own, count up `n` steps in a row
+/// (`a1b2c3d4e5f6g7h8`, `abcd1234defg5678`, digits wrapping `7890`)? Random values almost
+/// never do: the chance is about one in ten million per position for digits.
+fn has_interleaved_run(v: &[u8], n: usize) -> bool {
+    let digits: Vec<u8> = v.iter().copied().filter(u8::is_ascii_digit).collect();
+    let letters: Vec<u8> = v
+        .iter()
+        .filter(|b| b.is_ascii_alphabetic())
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    let run = |s: &[u8], step: &dyn Fn(u8) -> u8| {
+        let mut run = 1;
+        s.windows(2).any(|w| {
+            run = if w[1] == step(w[0]) { run + 1 } else { 1 };
+            run >= n
+        })
+    };
+    run(&digits, &|d| if d == b'9' { b'0' } else { d + 1 }) || run(&letters, &|c| c + 1)
+}
+
+/// Is `between` (key to value) a comma rather than `=`/`:`/`=>`?
+fn is_comma_pair(between: &[u8]) -> bool {
+    between.contains(&b',') && !between.iter().any(|b| matches!(b, b'=' | b':'))
+}
+
+/// A comma pair counts only with a quoted key, the value closing the call or tuple
+/// (`setdefault("DB_PASSWORD", "x")`, `("password", "x")`), and a value that is not a
+/// plain word (lists of names: `('username', 'password', 'scope')`).
+fn comma_pair_ok(v: &[u8], cx: &ValueContext<'_>) -> bool {
+    let key_quoted = matches!(cx.between.first(), Some(b'"' | b'\'' | b'`' | b'\\'));
+    let mut rest = cx.after;
+    while let [b'"' | b'\'' | b'`' | b'\\' | b' ' | b'\t', tail @ ..] = rest {
+        rest = tail;
+    }
+    let closes = rest.first() == Some(&b')');
+    let plain_word = v
+        .iter()
+        .all(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'-' | b'.' | b' '));
+    key_quoted && closes && !plain_word
+}
+
+/// Is the host at the start of `rest` (up to a port, path or quote) one reserved for
+/// documentation: `example.com`/`.net`/`.org`, their subdomains, or the `.example` TLD?
+fn is_documentation_host(rest: &[u8]) -> bool {
+    let end = rest
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')))
+        .unwrap_or(rest.len());
+    let host = rest[..end].to_ascii_lowercase();
+    let host = host.strip_suffix(b".").unwrap_or(&host);
+    ["example.com", "example.net", "example.org", "example"]
+        .iter()
+        .any(|d| host == d.as_bytes() || host.ends_with(format!(".{d}").as_bytes()))
+}
+
+/// Words without digits or symbols separated by a space: `top secret`, `invalid token`,
+/// `Hello, 世界`, `[year] [month]` (punctuation around a word and non-ASCII letters allowed).
+fn is_prose(v: &[u8]) -> bool {
+    v.contains(&b' ')
+        && v.split(|&b| b == b' ').filter(|w| !w.is_empty()).all(|w| {
+            let w = w
+                .strip_prefix(b"[")
+                .or_else(|| w.strip_prefix(b"("))
+                .unwrap_or(w);
+            let mut w = w;
+            while let [
+                rest @ ..,
+                b'.' | b',' | b':' | b';' | b'!' | b'?' | b']' | b')',
+            ] = w
+            {
+                w = rest;
+            }
+            !w.is_empty() && w.iter().all(|b| b.is_ascii_alphabetic() || *b >= 0x80)
+        })
+}
+
+/// Made of ascending runs of three or more only: `ABC12345`, `abc123`, `abcd1234defg5678`.
+fn is_ascending_runs(v: &[u8]) -> bool {
+    if v.len() < 6 || !v.iter().all(u8::is_ascii_alphanumeric) {
+        return false;
+    }
+    let mut run = 1;
+    for w in v.windows(2) {
+        if w[1].to_ascii_lowercase() == w[0].to_ascii_lowercase().wrapping_add(1) {
+            run += 1;
+        } else if run >= 3 {
+            run = 1;
+        } else {
+            return false;
+        }
+    }
+    run >= 3
+}
+
+/// `{name}`, `{0}`, `{}`, `{self.x}`, `{:>8}` (f-strings, `str.format`, `format!`), or a
+/// printf conversion `%s`/`%d`/`%v`/`%r`/`%q` standing alone.
+fn has_format_template(v: &[u8]) -> bool {
+    let braces = v.iter().enumerate().any(|(i, &b)| {
+        b == b'{'
+            && v[i + 1..].iter().position(|&c| c == b'}').is_some_and(|j| {
+                let inner = &v[i + 1..i + 1 + j];
+                inner
+                    .first()
+                    .is_none_or(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':'))
+                    && inner.iter().all(|c| {
+                        c.is_ascii_alphanumeric()
+                            || matches!(
+                                c,
+                                b'_' | b'.' | b':' | b'[' | b']' | b'-' | b'>' | b'<' | b'^'
+                            )
+                    })
+            })
+    });
+    let printf = v.windows(2).enumerate().any(|(i, w)| {
+        w[0] == b'%'
+            && matches!(w[1], b's' | b'd' | b'v' | b'r' | b'q')
+            && v.get(i + 2).is_none_or(|c| !c.is_ascii_alphanumeric())
+    });
+    braces || printf
+}
+
+/// Regex syntax no password is made of: `(?`, `\d`, `.*`, `[^`, `]{`, `[a-z`, `^...$`.
+fn looks_like_regex(v: &[u8]) -> bool {
+    const SYNTAX: &[&str] = &[
+        "(?", "\\d", "\\w", "\\s", "\\b", ".*", ".+", "[^", "]{", "]*", "]+", "]?", ")*", ")+",
+        ")?", "|^", "$|",
+    ];
+    if SYNTAX.iter().any(|s| contains_ci(v, s)) {
+        return true;
+    }
+    // A character class range: `[a-z`, `[0-9`, `[A-Fa-f`.
+    let class = v.windows(4).any(|w| {
+        w[0] == b'[' && w[1].is_ascii_alphanumeric() && w[2] == b'-' && w[3].is_ascii_alphanumeric()
+    });
+    class || (v.len() > 2 && v[0] == b'^' && v[v.len() - 1] == b'$')
+}
+
+/// `1.302103`, `2.0.1`: a version number.
+fn is_version_number(v: &[u8]) -> bool {
+    v.contains(&b'.')
+        && v.first().is_some_and(u8::is_ascii_digit)
+        && v.last().is_some_and(u8::is_ascii_digit)
+        && v.iter().all(|b| b.is_ascii_digit() || *b == b'.')
+}
+
+/// Is `v` an identifier that names a secret (`nextToken`, `challengePassword`,
+/// `AWSSecretKey`, `user_password`, `mynewpassword`) rather than a secret value? Only
+/// identifier-shaped values count: every camelCase/snake_case word is letters with optional
+/// trailing digits, which random or made-up passwords (`w1nterIsC0ming`) are not; a bare
+/// noun with digits (`Secret2024`) stays a value.
+fn names_a_secret(v: &[u8]) -> bool {
+    let v = v.strip_prefix(b"_").unwrap_or(v);
+    if !v.first().is_some_and(u8::is_ascii_alphabetic)
+        || !v
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    {
+        return false;
+    }
+    let words = key_words(v);
+    let shaped = words.iter().all(|w| {
+        let letters = w.trim_end_matches(|c: char| c.is_ascii_digit());
+        letters.is_empty() || letters.bytes().all(|b| b.is_ascii_lowercase())
+    });
+    if !shaped {
+        return false;
+    }
+    const NOUNS: &[&str] = &[
+        "password",
+        "passwd",
+        "passphrase",
+        "secret",
+        "secrets",
+        "token",
+        "tokens",
+        "credential",
+        "credentials",
+        "apikey",
+        "key",
+        "keys",
+    ];
+    let noun_word = words.len() >= 2
+        && words
+            .iter()
+            .any(|w| NOUNS.contains(&w.trim_end_matches(|c: char| c.is_ascii_digit())));
+    // One run-together word: `mynewpassword`, `generatedwebdavpassword1`.
+    let joined = words.len() == 1 && {
+        let w = words[0].trim_end_matches(|c: char| c.is_ascii_digit());
+        [
+            "password",
+            "passwd",
+            "passphrase",
+            "secret",
+            "token",
+            "credential",
+            "apikey",
+        ]
+        .iter()
+        .any(|n| w.len() > n.len() && w.contains(n))
+    };
+    noun_word || joined
 }
 
 fn trim_value(v: &[u8]) -> &[u8] {
@@ -646,6 +889,19 @@ const NON_SECRET_WORDS: &[&str] = &[
     "level",
     "scope",
     "scopes",
+    // Bookkeeping tokens (pagination, idempotency, optimistic locking), not credentials.
+    "output",
+    "request",
+    "idempotency",
+    "lock",
+    "change",
+    "pagination",
+    // Values that are wrong on purpose: negative test inputs.
+    "wrong",
+    "invalid",
+    "incorrect",
+    "bad",
+    "bogus",
 ];
 
 /// Split a key into lowercase words on `_ - . space` and camelCase boundaries.
@@ -733,6 +989,15 @@ pub fn generic_value_ok(key: &[u8], value: &[u8]) -> bool {
     let v = trim_value(value);
     if passwordish {
         return v.len() >= 4;
+    }
+    // `pat` is a personal access token only when the value is token-sized; in code it is
+    // far more often a pattern (`HEX_PAT = "[0-9A-Fa-f]{1,4}"`).
+    if words
+        .last()
+        .is_some_and(|w| w.trim_end_matches(|c: char| c.is_ascii_digit()) == "pat")
+        && (v.len() < 20 || v.contains(&b' '))
+    {
+        return false;
     }
     // Tokens and keys: long enough and not a plain word.
     v.len() >= 8
@@ -842,6 +1107,7 @@ pub fn parse_env(data: &[u8], path: &str) -> Vec<EnvEntry> {
                 value: inner,
                 before: if quoted { Some(b'"') } else { None },
                 after: b"",
+                between: b"=",
                 path: Some(path),
                 key: Some(key),
             })
@@ -897,6 +1163,7 @@ mod tests {
             value: v.as_bytes(),
             before: Some(b'"'),
             after: b"",
+            between: b"=",
             path: Some(path),
             key: Some(key.as_bytes()),
         })
@@ -943,6 +1210,7 @@ mod tests {
             value: b"user_password",
             before: Some(b' '),
             after: b"\n",
+            between: b" = ",
             path: Some("app.py"),
             key: Some(b"password"),
         };
@@ -951,6 +1219,7 @@ mod tests {
             value: b"hunter22",
             before: Some(b' '),
             after: b"\n",
+            between: b" = ",
             path: Some(".env"),
             key: Some(b"password"),
         };
@@ -992,12 +1261,187 @@ mod tests {
             "token_type",
             "bypass",
             "monkey",
+            "output_token",
+            "ClientRequestToken",
+            "IdempotencyToken",
+            "LockToken",
+            "wrong_password",
+            "INCORRECT_PASSWD",
+            "invalid_token",
         ] {
             assert!(
                 !is_secret_key(k.as_bytes()),
                 "{k} should not be a secret key"
             );
         }
+    }
+
+    fn cx<'a>(v: &'a str, key: &'a str, between: &'a str, after: &'a str, path: &'a str) -> bool {
+        is_placeholder(&ValueContext {
+            value: v.as_bytes(),
+            before: Some(b'"'),
+            after: after.as_bytes(),
+            between: between.as_bytes(),
+            path: Some(path),
+            key: Some(key.as_bytes()),
+        })
+    }
+
+    #[test]
+    fn comma_pairs_need_a_quoted_key_and_the_closing_value() {
+        // Key/value pairs as the last two items of a call or tuple.
+        assert!(!cx("Tr0ub4dor&3", "DB_PASSWORD", "\", \"", "\")", "app.py"));
+        assert!(!cx("hunter22", "password", "', '", "')\n", "app.py"));
+        assert!(!cx("yh^%#rest", "password", "', '", "'),", "test.py"));
+        // Lists of words, argument lists, unquoted keys.
+        assert!(cx("raise", "pass", "', '", "', 'nonlocal'", "lexer.py"));
+        assert!(cx("copy_context", "Token", "', '", "')", "contextvars.py"));
+        assert!(cx("salt", "password", ", '", "', 24, cb)", "crypto.md"));
+        assert!(cx("utf8", "passwd", "', '", "', callback)", "fs.md"));
+        assert!(cx("getpwuid", "pwd", ", '", "', return_value=r)", "t.py"));
+        assert!(cx(
+            "dep:gix-prompt",
+            "gix-credentials",
+            "\", \"",
+            "\", \"dep:x\"]",
+            "Cargo.toml"
+        ));
+        // `=`/`:` pairs are unaffected.
+        assert!(!cx("hunter22", "password", " = '", "'\n", "app.py"));
+    }
+
+    #[test]
+    fn documentation_hosts_are_placeholders() {
+        for after in [
+            "@example.com/path",
+            "@db.example.org:5432/app",
+            "@Example.NET",
+            "@api.example\"",
+        ] {
+            assert!(cx("s3cr3tPass9", "", "", after, "README.md"), "{after}");
+        }
+        for after in [
+            "@db.internal:5432",
+            "@example.com.evil.io/",
+            "@myexample.com",
+            "@10.0.0.1",
+        ] {
+            assert!(!cx("s3cr3tPass9", "", "", after, "README.md"), "{after}");
+        }
+    }
+
+    #[test]
+    fn code_shaped_values_are_placeholders() {
+        for v in [
+            "{registry_id}-auth-token",
+            "{self.client_request_token}",
+            "share-{portfolio_id}-{org_type}",
+            "user-{}",
+            "%s:%s",
+            "[0-9A-Fa-f]{1,4}",
+            ".*[a&&b]A|B",
+            "fr.comp.lang.*",
+            "^[a-z]+$",
+            "(?i)secret",
+            "1.302103",
+            "2.0.1",
+            "arn:aws:kms:us-west-2:417498243647:key/c9fe2447",
+            "arn:aws:iam::aws:policy/IAMUserChangePassword",
+            "top secret",
+            "invalid token",
+            "development key",
+            "Not TrioTokentype",
+            "Hello, 世界",
+            "[year] [month]",
+        ] {
+            assert!(
+                ph(v, "password", "config.yml"),
+                "{v:?} should be a placeholder"
+            );
+        }
+        for v in [
+            "Tr0ub4dor&3",
+            "h]6EszR}vJ*m",
+            "p%40ss%3Aword",
+            "Winter 2024!",
+            "3s0K_;xh4~8XXI",
+        ] {
+            assert!(!ph(v, "password", "config.yml"), "{v:?} should be real");
+        }
+    }
+
+    #[test]
+    fn identifiers_naming_secrets_are_placeholders() {
+        for v in [
+            "nextToken",
+            "NextPageToken",
+            "challengePassword",
+            "AWSSecretKey",
+            "AWS_ACCESS_KEY_ID",
+            "aws_access_key_id",
+            "pkcs-9-at-pkcs15Token",
+            "SuperSecretToken",
+            "sentinel-secret-never-in-errors",
+            "mynewpassword",
+            "generatedwebdavpassword1",
+            "TKSmartCardTokenDriver",
+            "_DSAPrivateKey",
+        ] {
+            assert!(
+                ph(v, "secret", "config.json"),
+                "{v:?} should be a placeholder"
+            );
+        }
+        for v in [
+            "Secret2024",
+            "w1nterIsC0ming",
+            "Gl4cier-Pa55w0rd-42",
+            "Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2",
+            "q8Zf3kLm9PzX2vB7nR4tY6wQ",
+            "hunter22",
+            "correcthorse",
+        ] {
+            assert!(!ph(v, "secret", "config.json"), "{v:?} should be real");
+        }
+    }
+
+    #[test]
+    fn test_words_and_filler_runs_are_placeholders() {
+        for v in [
+            "testPass",
+            "test123",
+            "FakeToken9",
+            "abcd1234defg5678",
+            "a1b2c3d4567890ab",
+            "a123b45c6d78e9f012a34cd5e6a7890b12c3d45e6f78",
+            "AB1C2defGHijkLMNo3PqQRstUvwxyza",
+            "ABC12345",
+            "abc123xyz",
+        ] {
+            assert!(
+                ph(v, "token", "config.json"),
+                "{v:?} should be a placeholder"
+            );
+        }
+        for v in [
+            "okvlMC3nhPdlWA^z#VI27t",
+            "rbC9BS!sFeDqkknMLZ61e1",
+            "ZXH5hBkuG9EKP9A6qvH2jL",
+            "contest2024",
+            "9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+        ] {
+            assert!(!ph(v, "token", "config.json"), "{v:?} should be real");
+        }
+    }
+
+    #[test]
+    fn pat_keys_need_token_sized_values() {
+        assert!(!generic_value_ok(b"HEX_PAT", b"[0-9A-Fa-f]{1,4}"));
+        assert!(!generic_value_ok(b"pat", b"abc123xyz9"));
+        assert!(generic_value_ok(
+            b"ADO_PAT",
+            b"q4z7x2m9k1p8w3n6r5t0y7u2i9o4l1j8h3g6f5d0s7a2"
+        ));
     }
 
     #[test]

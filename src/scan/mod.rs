@@ -125,10 +125,7 @@ impl<'r> Scanner<'r> {
                 if s == e {
                     continue;
                 }
-                let key = compiled
-                    .key_group
-                    .and_then(|g| locs.get(g))
-                    .map(|(a, b)| &data[a..b]);
+                let key = compiled.key_group.and_then(|g| locs.get(g));
                 if accept(rule, path, data, s..e, key) {
                     out.push(Match {
                         rule: ri,
@@ -163,9 +160,10 @@ fn accept(
     path: Option<&str>,
     data: &[u8],
     secret: Range<usize>,
-    key: Option<&[u8]>,
+    key_span: Option<(usize, usize)>,
 ) -> bool {
     let value = &data[secret.clone()];
+    let key = key_span.map(|(a, b)| &data[a..b]);
     if let Some(min) = rule.spec.min_entropy {
         if filters::entropy(value) < min {
             return false;
@@ -180,7 +178,10 @@ fn accept(
                 let cx = filters::ValueContext {
                     value,
                     before: secret.start.checked_sub(1).map(|i| data[i]),
-                    after: &data[secret.end..data.len().min(secret.end + 2)],
+                    after: &data[secret.end..data.len().min(secret.end + 64)],
+                    between: key_span
+                        .filter(|&(_, b)| b <= secret.start)
+                        .map_or(&[][..], |(_, b)| &data[b..secret.start]),
                     path,
                     key,
                 };
