@@ -6,7 +6,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = preflight::cli::Cli::parse();
-    match preflight::app::run(cli) {
+    let result = preflight::app::run(cli);
+    #[cfg(feature = "rule-timing")]
+    preflight::scan::timing::report();
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             if e.chain().any(|c| {

@@ -92,6 +92,27 @@ pub struct Compiled {
     pub regex: Regex,
     /// Index of the `key` named group, if the pattern has one.
     pub key_group: Option<usize>,
+    /// Longest possible match in bytes, when the pattern bounds it (then the scanner
+    /// searches only windows around keyword hits instead of the whole blob).
+    pub max_len: Option<usize>,
+}
+
+/// Patterns whose matches can be longer than this are searched over whole blobs.
+pub const MAX_WINDOWED_MATCH: usize = 4096;
+
+/// The longest match `pattern` can produce, if bounded (parsed with our regex options).
+pub fn max_match_len(pattern: &str) -> Option<usize> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .multi_line(true)
+        .crlf(true)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    hir.properties()
+        .maximum_len()
+        .filter(|&n| n <= MAX_WINDOWED_MATCH)
 }
 
 /// A content pattern compiled on first use: a scan of one small file (the
@@ -108,6 +129,7 @@ impl LazyPattern {
             .get_or_init(|| {
                 build_regex(&self.source).ok().map(|regex| Compiled {
                     key_group: regex.capture_names().position(|n| n == Some("key")),
+                    max_len: max_match_len(&self.source),
                     regex,
                 })
             })
@@ -226,7 +248,12 @@ impl Rule {
         let pattern = spec.pattern.clone().map(|source| {
             let cell = std::sync::OnceLock::new();
             if let Some(regex) = regex {
-                let _ = cell.set(Some(Compiled { regex, key_group }));
+                let max_len = max_match_len(&source);
+                let _ = cell.set(Some(Compiled {
+                    regex,
+                    key_group,
+                    max_len,
+                }));
             }
             LazyPattern { source, cell }
         });

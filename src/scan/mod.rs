@@ -33,6 +33,8 @@ pub struct Scanner<'r> {
     rules: &'r RuleSet,
     seen: Vec<bool>,
     kw_seen: Vec<bool>,
+    hits: Vec<(usize, u32)>,
+    windows: Vec<(usize, usize)>,
     candidates: Vec<u32>,
     locs: Vec<Option<CaptureLocations>>,
 }
@@ -44,6 +46,8 @@ impl<'r> Scanner<'r> {
             rules,
             seen: Vec::new(),
             kw_seen: Vec::new(),
+            hits: Vec::new(),
+            windows: Vec::new(),
             candidates: Vec::new(),
             locs: (0..rules.rules.len()).map(|_| None).collect(),
         }
@@ -94,6 +98,7 @@ impl<'r> Scanner<'r> {
             data,
             &mut self.seen,
             &mut self.kw_seen,
+            &mut self.hits,
             &mut self.candidates,
         );
         for &ri in &self.candidates {
@@ -108,30 +113,66 @@ impl<'r> Scanner<'r> {
                     continue;
                 }
             }
-            let locs = self.locs[ri as usize].get_or_insert_with(|| re.capture_locations());
-            let mut at = 0;
-            while at <= data.len() {
-                let Some(m) = re.captures_read_at(locs, data, at) else {
-                    break;
-                };
-                at = if m.end() > m.start() {
-                    m.end()
-                } else {
-                    m.end() + 1
-                };
-                let Some((s, e)) = locs.get(rule.secret_group) else {
-                    continue;
-                };
-                if s == e {
-                    continue;
+            // A rule whose matches are bounded and must contain a keyword is searched only
+            // in windows around its keywords' hits: a match holding the hit at `p` lies
+            // within `[p - max_len, p + max_len]`. Otherwise the whole blob is searched.
+            self.windows.clear();
+            match compiled.max_len {
+                Some(max) if !rule.spec.keywords.is_empty() => {
+                    let kws = rules.prefilter.keywords_of(ri);
+                    for &(p, k) in &self.hits {
+                        if kws.contains(&k) {
+                            let (ws, we) = (
+                                p.saturating_sub(max),
+                                (p + max + rules.prefilter.keyword_len(k)).min(data.len()),
+                            );
+                            match self.windows.last_mut() {
+                                Some(last) if ws <= last.1 => last.1 = last.1.max(we),
+                                _ => self.windows.push((ws, we)),
+                            }
+                        }
+                    }
                 }
-                let key = compiled.key_group.and_then(|g| locs.get(g));
-                if accept(rule, path, data, s..e, key) {
-                    out.push(Match {
-                        rule: ri,
-                        span: m.start()..m.end(),
-                        secret: s..e,
-                    });
+                _ => self.windows.push((0, data.len())),
+            }
+            #[cfg(feature = "rule-timing")]
+            let _timer = timing::Timer::start(ri as usize, &rule.spec.id);
+            let locs = self.locs[ri as usize].get_or_insert_with(|| re.capture_locations());
+            let mut last_end = 0;
+            for &(ws, we) in &self.windows {
+                let mut at = ws.max(last_end);
+                while at <= we {
+                    let Some(mut m) = re.captures_read_at(locs, &data[..we], at) else {
+                        break;
+                    };
+                    if m.end() == we && we < data.len() {
+                        // The window's end may have cut the match short (or made `\b`/`$`
+                        // match): decide with the whole blob.
+                        match re.captures_read_at(locs, data, m.start()) {
+                            Some(full) => m = full,
+                            None => break,
+                        }
+                    }
+                    at = if m.end() > m.start() {
+                        m.end()
+                    } else {
+                        m.end() + 1
+                    };
+                    last_end = at;
+                    let Some((s, e)) = locs.get(rule.secret_group) else {
+                        continue;
+                    };
+                    if s == e {
+                        continue;
+                    }
+                    let key = compiled.key_group.and_then(|g| locs.get(g));
+                    if accept(rule, path, data, s..e, key) {
+                        out.push(Match {
+                            rule: ri,
+                            span: m.start()..m.end(),
+                            secret: s..e,
+                        });
+                    }
                 }
             }
         }
@@ -139,6 +180,59 @@ impl<'r> Scanner<'r> {
             let mut found = out.split_off(start);
             resolve_overlaps(rules, &mut found);
             out.extend(found);
+        }
+    }
+}
+
+/// Per-rule regex time (cargo feature `rule-timing`), reported by [`timing::report`].
+#[cfg(feature = "rule-timing")]
+pub mod timing {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    static TOTALS: Mutex<Vec<(String, Duration, u64)>> = Mutex::new(Vec::new());
+
+    /// Adds the time until drop to a rule's total.
+    pub struct Timer {
+        rule: usize,
+        id: String,
+        start: Instant,
+    }
+
+    impl Timer {
+        /// Start timing rule `rule`.
+        pub fn start(rule: usize, id: &str) -> Timer {
+            Timer {
+                rule,
+                id: id.to_string(),
+                start: Instant::now(),
+            }
+        }
+    }
+
+    impl Drop for Timer {
+        fn drop(&mut self) {
+            let mut t = TOTALS.lock().expect("timing lock");
+            if t.len() <= self.rule {
+                t.resize(self.rule + 1, (String::new(), Duration::ZERO, 0));
+            }
+            let e = &mut t[self.rule];
+            e.0.clone_from(&self.id);
+            e.1 += self.start.elapsed();
+            e.2 += 1;
+        }
+    }
+
+    /// Print the 25 most expensive rules to stderr.
+    pub fn report() {
+        let mut t = TOTALS.lock().expect("timing lock").clone();
+        t.sort_by_key(|e| std::cmp::Reverse(e.1));
+        for (id, d, n) in t.iter().take(25).filter(|e| e.2 > 0) {
+            eprintln!(
+                "rule-timing: {:>9.1} ms {:>7} blobs  {id}",
+                d.as_secs_f64() * 1e3,
+                n
+            );
         }
     }
 }

@@ -14,6 +14,10 @@ pub struct Prefilter {
     rules_of_keyword: Vec<Vec<u32>>,
     /// For each keyword, the shorter keywords it contains (found with it).
     implied: Vec<Vec<u32>>,
+    /// For each rule, its keyword ids.
+    keywords_of_rule: Vec<Vec<u32>>,
+    /// Length of each keyword in bytes.
+    keyword_len: Vec<usize>,
     /// Content rules without keywords: they run on every blob (slow path).
     always: Vec<u32>,
     /// Total rule count (size of the candidate bitmap).
@@ -56,6 +60,13 @@ impl Prefilter {
                     .collect()
             })
             .collect();
+        let mut keywords_of_rule: Vec<Vec<u32>> = vec![Vec::new(); rules.len()];
+        for (k, rs) in rules_of_keyword.iter().enumerate() {
+            for &r in rs {
+                keywords_of_rule[r as usize].push(k as u32);
+            }
+        }
+        let keyword_len = keywords.iter().map(String::len).collect();
         let automaton = (!keywords.is_empty()).then(|| {
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
@@ -68,9 +79,21 @@ impl Prefilter {
             automaton,
             rules_of_keyword,
             implied,
+            keywords_of_rule,
+            keyword_len,
             always,
             rule_count: rules.len(),
         }
+    }
+
+    /// Keyword ids of rule `rule`.
+    pub fn keywords_of(&self, rule: u32) -> &[u32] {
+        &self.keywords_of_rule[rule as usize]
+    }
+
+    /// Length in bytes of keyword `kw`.
+    pub fn keyword_len(&self, kw: u32) -> usize {
+        self.keyword_len[kw as usize]
     }
 
     /// Number of distinct keywords.
@@ -78,15 +101,19 @@ impl Prefilter {
         self.rules_of_keyword.len()
     }
 
-    /// Write the candidate rule indices for `data` into `out` (sorted, unique).
+    /// Write the candidate rule indices for `data` into `out` (sorted, unique), and every
+    /// keyword occurrence into `hits` as (start, keyword id), in ascending start order
+    /// (a shorter keyword found inside a longer one is recorded at the longer one's start).
     /// `seen` and `kw_seen` are caller-owned scratch, reused between blobs.
     pub fn candidates(
         &self,
         data: &[u8],
         seen: &mut Vec<bool>,
         kw_seen: &mut Vec<bool>,
+        hits: &mut Vec<(usize, u32)>,
         out: &mut Vec<u32>,
     ) {
+        hits.clear();
         out.clear();
         seen.clear();
         seen.resize(self.rule_count, false);
@@ -100,17 +127,16 @@ impl Prefilter {
             // search this keeps the automaton's vectorised prefilter.
             kw_seen.clear();
             kw_seen.resize(self.rules_of_keyword.len(), false);
-            let mut remaining = kw_seen.len();
             let mut at = 0;
-            while at < data.len() && remaining > 0 {
+            while at < data.len() {
                 let Some(m) = ac.find(Input::new(data).range(at..)) else {
                     break;
                 };
                 let k = m.pattern().as_usize();
                 for k in std::iter::once(k).chain(self.implied[k].iter().map(|&i| i as usize)) {
+                    hits.push((m.start(), k as u32));
                     if !kw_seen[k] {
                         kw_seen[k] = true;
-                        remaining -= 1;
                         for &r in &self.rules_of_keyword[k] {
                             seen[r as usize] = true;
                         }
@@ -146,12 +172,21 @@ mod tests {
             })
             .collect();
         let set = RuleSet::compile(specs).unwrap();
-        let (mut seen, mut kw, mut out) = (Vec::new(), Vec::new(), Vec::new());
-        set.prefilter
-            .candidates(b"xx SK_LIVE_TEST yy", &mut seen, &mut kw, &mut out);
+        let (mut seen, mut kw, mut hits, mut out) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        set.prefilter.candidates(
+            b"xx SK_LIVE_TEST yy",
+            &mut seen,
+            &mut kw,
+            &mut hits,
+            &mut out,
+        );
         assert_eq!(out, vec![0, 1, 2]);
+        let starts: Vec<usize> = hits.iter().map(|h| h.0).collect();
+        assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{hits:?}");
+        assert_eq!(hits.len(), 3, "{hits:?}");
         set.prefilter
-            .candidates(b"nothing here", &mut seen, &mut kw, &mut out);
-        assert!(out.is_empty());
+            .candidates(b"nothing here", &mut seen, &mut kw, &mut hits, &mut out);
+        assert!(out.is_empty() && hits.is_empty());
     }
 }

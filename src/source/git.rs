@@ -898,7 +898,13 @@ pub fn tracked_files(r: &Repo, root: &Path) -> Vec<(String, Option<ObjectId>)> {
     let Ok(index) = repo.open_index() else {
         return Vec::new();
     };
-    let opts = gix::index::entry::stat::Options::default();
+    // Nanosecond timestamps: git writes the index after the files it checks out, so
+    // on a fresh clone every file is older than the index to the nanosecond and is not
+    // racy, while a file changed after the index was written is still caught.
+    let opts = gix::index::entry::stat::Options {
+        use_nsec: true,
+        ..Default::default()
+    };
     let stamp = index.timestamp();
     index
         .entries()
