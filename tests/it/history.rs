@@ -801,3 +801,23 @@ fn history_submodules_are_scanned_only_with_recurse_submodules() {
         "the submodule's history is scanned too: {f:#}"
     );
 }
+
+#[test]
+fn history_linked_worktree_scans_the_shared_history() {
+    let repo = TestRepo::new();
+    repo.commit(
+        "key",
+        &[("creds.txt", format!("t={}\n", github_token(434)).as_str())],
+    );
+    repo.commit("remove", &[("creds.txt", "t=\n")]);
+    let wt = repo.path().parent().unwrap().join(format!(
+        "{}-wt",
+        repo.path().file_name().unwrap().to_string_lossy()
+    ));
+    repo.git(&["worktree", "add", "-q", wt.to_str().unwrap(), "-b", "side"]);
+    let (code, report) = scan_json(&wt, &[]);
+    let _ = std::fs::remove_dir_all(&wt);
+    assert_eq!(code, 1, "{report:#}");
+    let f = finding_at(&report, "github.pat-classic", "creds.txt");
+    assert_eq!(f["locations"][0]["provenance"]["source"], "git", "{f:#}");
+}
