@@ -290,7 +290,9 @@ fn write_finding(
 pub fn write_text(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Result<()> {
     let p = Paint(color);
     let mut by_path: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
-    for f in &report.findings {
+    // Suppressed findings are counted in the summary, not listed: they were already
+    // reviewed (JSON and SARIF keep them, marked).
+    for f in report.active() {
         by_path.entry(&f.primary().path).or_default().push(f);
     }
     for (path, findings) in &by_path {
