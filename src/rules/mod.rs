@@ -169,7 +169,7 @@ fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {
         .multi_line(true)
         .crlf(true)
         .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(8 << 20)
         .build()
 }
 
