@@ -41,8 +41,13 @@ fn shq(s: &str) -> String {
     }
 }
 
-/// An advisory finding: package, advisory, fix, and how to ignore it.
-fn write_advisory(out: &mut dyn Write, p: &Paint, f: &Finding) -> std::io::Result<()> {
+/// The first line of a finding: position, severity, rule id and name. Returns the
+/// primary location it describes.
+fn write_header<'f>(
+    out: &mut dyn Write,
+    p: &Paint,
+    f: &'f Finding,
+) -> std::io::Result<&'f crate::finding::Location> {
     let loc = f.primary();
     writeln!(
         out,
@@ -53,6 +58,12 @@ fn write_advisory(out: &mut dyn Write, p: &Paint, f: &Finding) -> std::io::Resul
         p.c("1", &for_terminal(&f.rule_id)),
         for_terminal(&f.rule_name)
     )?;
+    Ok(loc)
+}
+
+/// An advisory finding: package, advisory, fix, and how to ignore it.
+fn write_advisory(out: &mut dyn Write, p: &Paint, f: &Finding) -> std::io::Result<()> {
+    write_header(out, p, f)?;
     let Some(a) = &f.advisory else {
         return Ok(());
     };
@@ -130,16 +141,7 @@ fn write_finding(
     if f.kind == crate::finding::FindingKind::Advisory {
         return write_advisory(out, p, f);
     }
-    let loc = f.primary();
-    writeln!(
-        out,
-        "  {}:{}  {} {}  {}",
-        loc.start.line,
-        loc.start.column,
-        p.sev(f.severity),
-        p.c("1", &f.rule_id),
-        for_terminal(&f.rule_name)
-    )?;
+    let loc = write_header(out, p, f)?;
     let shown = f
         .secret_value
         .as_deref()

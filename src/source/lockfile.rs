@@ -404,6 +404,20 @@ pub(crate) struct TomlHeader {
     pub source: String,
 }
 
+/// Helpers shared by the parsers' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Lockfile;
+
+    /// (name, version, line) of every package, in order.
+    pub fn pins(lf: &Lockfile) -> Vec<(String, String, usize)> {
+        lf.packages
+            .iter()
+            .map(|p| (p.name.clone(), p.version.clone(), p.line))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

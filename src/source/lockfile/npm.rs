@@ -328,12 +328,7 @@ fn parse_pnpm_key(
 mod tests {
     use super::*;
 
-    fn pins(lf: &Lockfile) -> Vec<(String, String, usize)> {
-        lf.packages
-            .iter()
-            .map(|p| (p.name.clone(), p.version.clone(), p.line))
-            .collect()
-    }
+    use crate::source::lockfile::testing::pins;
 
     fn t(n: &str, v: &str, l: usize) -> (String, String, usize) {
         (n.into(), v.into(), l)

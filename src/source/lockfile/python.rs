@@ -365,12 +365,7 @@ pub(super) fn parse_pipfile_lock(rel: &str, text: &str) -> Result<Lockfile, Erro
 mod tests {
     use super::*;
 
-    fn pins(lf: &Lockfile) -> Vec<(String, String, usize)> {
-        lf.packages
-            .iter()
-            .map(|p| (p.name.clone(), p.version.clone(), p.line))
-            .collect()
-    }
+    use crate::source::lockfile::testing::pins;
 
     #[test]
     fn requirements_pins_extras_markers_hashes_and_notes() {
