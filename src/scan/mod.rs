@@ -94,7 +94,7 @@ impl<'r> Scanner<'r> {
         if is_binary(data) {
             return;
         }
-        rules.prefilter.candidates(
+        let hits_complete = rules.prefilter.candidates(
             data,
             &mut self.seen,
             &mut self.kw_seen,
@@ -118,7 +118,7 @@ impl<'r> Scanner<'r> {
             // within `[p - max_len, p + max_len]`. Otherwise the whole blob is searched.
             self.windows.clear();
             match compiled.max_len {
-                Some(max) if !rule.spec.keywords.is_empty() => {
+                Some(max) if hits_complete && !rule.spec.keywords.is_empty() => {
                     let kws = rules.prefilter.keywords_of(ri);
                     for &(p, k) in &self.hits {
                         if kws.contains(&k) {

@@ -6,6 +6,10 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
 
 use crate::rules::Rule;
 
+/// At most this many keyword hits are recorded per blob; beyond it (a blob made of
+/// keywords) rules are searched over the whole blob instead of around hits.
+pub const MAX_HITS: usize = 1 << 18;
+
 /// Maps keyword hits to candidate rule indices.
 #[derive(Debug)]
 pub struct Prefilter {
@@ -104,7 +108,8 @@ impl Prefilter {
     /// Write the candidate rule indices for `data` into `out` (sorted, unique), and every
     /// keyword occurrence into `hits` as (start, keyword id), in ascending start order
     /// (a shorter keyword found inside a longer one is recorded at the longer one's start).
-    /// `seen` and `kw_seen` are caller-owned scratch, reused between blobs.
+    /// `seen` and `kw_seen` are caller-owned scratch, reused between blobs. Returns
+    /// whether `hits` is complete (false past [`MAX_HITS`]).
     pub fn candidates(
         &self,
         data: &[u8],
@@ -112,8 +117,9 @@ impl Prefilter {
         kw_seen: &mut Vec<bool>,
         hits: &mut Vec<(usize, u32)>,
         out: &mut Vec<u32>,
-    ) {
+    ) -> bool {
         hits.clear();
+        let mut complete = true;
         out.clear();
         seen.clear();
         seen.resize(self.rule_count, false);
@@ -134,7 +140,11 @@ impl Prefilter {
                 };
                 let k = m.pattern().as_usize();
                 for k in std::iter::once(k).chain(self.implied[k].iter().map(|&i| i as usize)) {
-                    hits.push((m.start(), k as u32));
+                    if hits.len() < MAX_HITS {
+                        hits.push((m.start(), k as u32));
+                    } else {
+                        complete = false;
+                    }
                     if !kw_seen[k] {
                         kw_seen[k] = true;
                         for &r in &self.rules_of_keyword[k] {
@@ -151,6 +161,7 @@ impl Prefilter {
                 .filter(|(_, s)| **s)
                 .map(|(i, _)| i as u32),
         );
+        complete
     }
 }
 
