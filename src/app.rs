@@ -109,21 +109,48 @@ pub struct Resolved {
     pub notes: Vec<String>,
 }
 
-/// Load `.preflight.toml`, rules, ignore file and baseline for `root`.
-pub fn resolve(args: &ScanArgs, root: &Path) -> Result<Resolved> {
-    let dir = if root.is_dir() {
+/// The directory a scan root stands for (a file's parent).
+pub(crate) fn root_dir(root: &Path) -> PathBuf {
+    if root.is_dir() {
         root.to_path_buf()
     } else {
         root.parent().map(Path::to_path_buf).unwrap_or_default()
-    };
-    let cfg_path = args
-        .config
-        .clone()
-        .unwrap_or_else(|| dir.join(config::CONFIG_FILE));
-    if args.config.is_some() && !cfg_path.exists() {
-        bail!("config file {} does not exist", cfg_path.display());
     }
-    let cfg = config::load_file_config(&cfg_path)?.unwrap_or_default();
+}
+
+/// `.preflight.toml` at `root` (or `--config`, which must exist) and its path.
+pub(crate) fn load_config(
+    explicit: Option<&Path>,
+    root: &Path,
+) -> Result<(config::FileConfig, PathBuf)> {
+    let path = explicit
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root_dir(root).join(config::CONFIG_FILE));
+    if explicit.is_some() && !path.exists() {
+        bail!("config file {} does not exist", path.display());
+    }
+    let cfg = config::load_file_config(&path)?.unwrap_or_default();
+    Ok((cfg, path))
+}
+
+/// Everything that suppresses at `root`: `.preflightignore`, `--baseline`, `allow.paths`.
+pub(crate) fn load_suppressor(
+    root: &Path,
+    cfg: &config::FileConfig,
+    cfg_path: &Path,
+    baseline: Option<&Path>,
+) -> Result<suppress::Suppressor> {
+    Ok(suppress::Suppressor {
+        ignore: suppress::load_ignore_file(&root_dir(root).join(suppress::IGNORE_FILE))?,
+        baseline: baseline.map(suppress::load_baseline).transpose()?,
+        allow_paths: config::build_allow_paths(cfg_path, &cfg.allow.paths)?,
+    })
+}
+
+/// Load `.preflight.toml`, rules, ignore file and baseline for `root`.
+pub fn resolve(args: &ScanArgs, root: &Path) -> Result<Resolved> {
+    let (cfg, cfg_path) = load_config(args.config.as_deref(), root)?;
+    let suppressor = load_suppressor(root, &cfg, &cfg_path, args.baseline.as_deref())?;
     let mut specs = RuleSet::builtin_specs().context("loading builtin rules")?;
     let cfg_dir = cfg_path.parent().map(Path::to_path_buf).unwrap_or_default();
     for f in &cfg.rules.files {
@@ -146,19 +173,9 @@ pub fn resolve(args: &ScanArgs, root: &Path) -> Result<Resolved> {
     }
     specs.retain(|(_, s)| !cfg.rules.disable.contains(&s.id));
     let rules = RuleSet::compile(specs)?;
-    let ignore = suppress::load_ignore_file(&dir.join(suppress::IGNORE_FILE))?;
-    let baseline = match &args.baseline {
-        Some(b) => Some(suppress::load_baseline(b)?),
-        None => None,
-    };
-    let allow_paths = config::build_allow_paths(&cfg_path, &cfg.allow.paths)?;
     Ok(Resolved {
         rules,
-        suppressor: suppress::Suppressor {
-            ignore,
-            baseline,
-            allow_paths,
-        },
+        suppressor,
         max_file_size: args
             .max_file_size
             .or(cfg.scan.max_file_size)

@@ -14,11 +14,6 @@ pub fn for_terminal(s: &str) -> String {
     out
 }
 
-/// Lossy UTF-8 and escaped controls, for raw bytes.
-pub fn bytes_for_terminal(b: &[u8]) -> String {
-    for_terminal(&String::from_utf8_lossy(b))
-}
-
 #[cfg(test)]
 mod tests {
     #[test]

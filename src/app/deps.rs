@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+use super::{load_config, load_suppressor, root_dir};
 use crate::audit::{self, db};
 use crate::cli::{CheckArgs, DbArgs, DbCommand, DbStatusArgs, DbUpdateArgs, DepsArgs};
 use crate::config::{self, DepsConfig};
@@ -30,11 +31,7 @@ pub fn run_deps(args: &DepsArgs) -> Result<u8> {
     }
     let (cfg, cfg_path) = load_config(args.config.as_deref(), root)?;
     // `.preflightignore` fingerprints and `allow.paths` apply to advisories too.
-    let suppressor = suppress::Suppressor {
-        ignore: suppress::load_ignore_file(&root_dir(root).join(suppress::IGNORE_FILE))?,
-        baseline: None,
-        allow_paths: config::build_allow_paths(&cfg_path, &cfg.allow.paths)?,
-    };
+    let suppressor = load_suppressor(root, &cfg, &cfg_path, None)?;
     let mut report = empty_report(root);
     // Unused `.preflightignore` entries are the secrets scan's business: `deps`
     // alone cannot tell whether they are stale.
@@ -58,15 +55,7 @@ pub fn run_check(args: &CheckArgs) -> Result<u8> {
     let root = args.scan.path.as_path();
     let mut report = super::scan_report(&args.scan)?;
     let (cfg, cfg_path) = load_config(args.scan.config.as_deref(), root)?;
-    let baseline = match &args.scan.baseline {
-        Some(b) => Some(suppress::load_baseline(b)?),
-        None => None,
-    };
-    let suppressor = suppress::Suppressor {
-        ignore: suppress::load_ignore_file(&root_dir(root).join(suppress::IGNORE_FILE))?,
-        baseline,
-        allow_paths: config::build_allow_paths(&cfg_path, &cfg.allow.paths)?,
-    };
+    let suppressor = load_suppressor(root, &cfg, &cfg_path, args.scan.baseline.as_deref())?;
     let stale = audit_into(
         &mut report,
         root,
@@ -89,26 +78,6 @@ pub fn run_db(cmd: &DbCommand) -> Result<u8> {
         DbCommand::Update(a) => db_update(a),
         DbCommand::Status(a) => db_status(a),
     }
-}
-
-fn root_dir(root: &Path) -> PathBuf {
-    if root.is_dir() {
-        root.to_path_buf()
-    } else {
-        root.parent().map(Path::to_path_buf).unwrap_or_default()
-    }
-}
-
-/// `.preflight.toml` (or `--config`) and its path.
-fn load_config(explicit: Option<&Path>, root: &Path) -> Result<(config::FileConfig, PathBuf)> {
-    let path = explicit
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| root_dir(root).join(config::CONFIG_FILE));
-    if explicit.is_some() && !path.exists() {
-        bail!("config file {} does not exist", path.display());
-    }
-    let cfg = config::load_file_config(&path)?.unwrap_or_default();
-    Ok((cfg, path))
 }
 
 fn empty_report(root: &Path) -> Report {

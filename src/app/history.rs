@@ -252,7 +252,7 @@ pub fn scan_history(
             } else if flagged.contains(&b.id)
                 || b.seen
                     .iter()
-                    .any(|a| path_rule_applies(res, &hist.paths[a.path as usize]))
+                    .any(|a| res.rules.any_path_rule(&hist.paths[a.path as usize]))
             {
                 again.push(bi);
             }
@@ -420,15 +420,6 @@ fn scan_unreachable(
             },
         )
         .collect()
-}
-
-/// Does a path-restricted rule (a file rule, or a content rule with a `path`) apply at
-/// `path`? Such blobs are re-scanned with their paths after the path-free pass.
-fn path_rule_applies(res: &Resolved, path: &str) -> bool {
-    res.rules
-        .rules
-        .iter()
-        .any(|r| r.path.as_ref().is_some_and(|p| p.is_match(path.as_bytes())))
 }
 
 /// At most this many (blob, path) removals are resolved per scan (each is linear in

@@ -333,6 +333,28 @@ pub fn write_text(report: &Report, color: bool, out: &mut dyn Write) -> std::io:
     write_summary(report, &p, out)
 }
 
+/// The closing line of an incomplete run (exit code 2), if it is one.
+fn write_incomplete(
+    out: &mut dyn Write,
+    p: &Paint,
+    report: &Report,
+    what: &str,
+    why: &str,
+) -> std::io::Result<()> {
+    if report.incomplete {
+        let n = report.errors.len();
+        writeln!(
+            out,
+            "{}",
+            p.c(
+                "1;31",
+                &format!("{what}: {n} item(s) {why} (see errors above)")
+            )
+        )?;
+    }
+    Ok(())
+}
+
 fn write_summary(report: &Report, p: &Paint, out: &mut dyn Write) -> std::io::Result<()> {
     let active: Vec<&Finding> = report.active().collect();
     let suppressed = report.findings.len() - active.len();
@@ -383,19 +405,7 @@ fn write_summary(report: &Report, p: &Paint, out: &mut dyn Write) -> std::io::Re
         )?;
     }
     if s.dep_audit && !secrets_scanned {
-        if report.incomplete {
-            writeln!(
-                out,
-                "{}",
-                p.c(
-                    "1;31",
-                    &format!(
-                        "audit incomplete: {} item(s) could not be read (see errors above)",
-                        report.errors.len()
-                    )
-                )
-            )?;
-        }
+        write_incomplete(out, p, report, "audit incomplete", "could not be read")?;
         return Ok(());
     }
     let mb = s.bytes_scanned as f64 / 1e6;
@@ -427,18 +437,6 @@ fn write_summary(report: &Report, p: &Paint, out: &mut dyn Write) -> std::io::Re
     if !skipped.is_empty() {
         writeln!(out, "  skipped: {}", skipped.join(", "))?;
     }
-    if report.incomplete {
-        writeln!(
-            out,
-            "{}",
-            p.c(
-                "1;31",
-                &format!(
-                    "scan incomplete: {} item(s) could not be scanned (see errors above)",
-                    report.errors.len()
-                )
-            )
-        )?;
-    }
+    write_incomplete(out, p, report, "scan incomplete", "could not be scanned")?;
     Ok(())
 }

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 
 use regex::bytes::{Regex, RegexBuilder};
 
-use crate::finding::Severity;
 pub use syntax::{Example, Filter, Precision, RuleSpec};
 
 mod builtin {
@@ -148,14 +147,6 @@ impl Rule {
     /// The compiled content pattern (compiling it on first use).
     pub fn compiled(&self) -> Option<&Compiled> {
         self.pattern.as_ref().and_then(LazyPattern::get)
-    }
-    /// The rule id.
-    pub fn id(&self) -> &str {
-        &self.spec.id
-    }
-    /// Severity.
-    pub fn severity(&self) -> Severity {
-        self.spec.severity
     }
     /// Whether a filter is enabled.
     pub fn has_filter(&self, f: Filter) -> bool {
@@ -300,6 +291,10 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// Keyword automaton mapping blobs to candidate rules.
     pub prefilter: crate::scan::prefilter::Prefilter,
+    /// One set of every rule's `path` regex, so a path is tested once, not per rule.
+    path_set: regex::bytes::RegexSet,
+    /// Rule index of each `path_set` entry.
+    path_rules: Vec<u32>,
 }
 
 impl RuleSet {
@@ -324,7 +319,40 @@ impl RuleSet {
             }
         }
         let prefilter = crate::scan::prefilter::Prefilter::new(&rules);
-        Ok(RuleSet { rules, prefilter })
+        let path_rules: Vec<u32> = (0..rules.len() as u32)
+            .filter(|&i| rules[i as usize].path.is_some())
+            .collect();
+        let path_set = regex::bytes::RegexSetBuilder::new(
+            path_rules
+                .iter()
+                .filter_map(|&i| rules[i as usize].spec.path.as_deref()),
+        )
+        .unicode(false)
+        .multi_line(true)
+        .crlf(true)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .expect("path regexes compiled one by one above");
+        Ok(RuleSet {
+            rules,
+            prefilter,
+            path_set,
+            path_rules,
+        })
+    }
+
+    /// Indices of the rules whose `path` regex matches `path`.
+    pub fn rules_for_path<'a>(&'a self, path: &str) -> impl Iterator<Item = u32> + 'a {
+        self.path_set
+            .matches(path.as_bytes())
+            .into_iter()
+            .map(|k| self.path_rules[k])
+    }
+
+    /// Does some path-restricted rule (a file rule or a content rule with a `path`)
+    /// apply at `path`?
+    pub fn any_path_rule(&self, path: &str) -> bool {
+        self.path_set.is_match(path.as_bytes())
     }
 
     /// All builtin rule specs with their origin file.

@@ -67,18 +67,15 @@ impl<'r> Scanner<'r> {
 
     /// File rules only: the path alone decides (plus the env-file check).
     pub fn scan_file_rules(&mut self, path: &str, data: &[u8], out: &mut Vec<Match>) {
-        for (i, rule) in self.rules.rules.iter().enumerate() {
-            if rule.has_pattern() {
-                continue;
-            }
-            if let Some(p) = &rule.path {
-                if p.is_match(path.as_bytes()) && file_rule_fires(rule, path, data) {
-                    out.push(Match {
-                        rule: i as u32,
-                        span: 0..0,
-                        secret: 0..data.len(),
-                    });
-                }
+        let rules = self.rules;
+        for i in rules.rules_for_path(path) {
+            let rule = &rules.rules[i as usize];
+            if !rule.has_pattern() && file_rule_fires(rule, path, data) {
+                out.push(Match {
+                    rule: i,
+                    span: 0..0,
+                    secret: 0..data.len(),
+                });
             }
         }
     }

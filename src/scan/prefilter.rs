@@ -100,11 +100,6 @@ impl Prefilter {
         self.keyword_len[kw as usize]
     }
 
-    /// Number of distinct keywords.
-    pub fn keyword_count(&self) -> usize {
-        self.rules_of_keyword.len()
-    }
-
     /// Write the candidate rule indices for `data` into `out` (sorted, unique), and every
     /// keyword occurrence into `hits` as (start, keyword id), in ascending start order
     /// (a shorter keyword found inside a longer one is recorded at the longer one's start).

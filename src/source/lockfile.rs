@@ -404,6 +404,22 @@ pub(crate) struct TomlHeader {
     pub source: String,
 }
 
+/// Parse a JSON lockfile whose top level must be an object; returns it with an
+/// empty [`Lockfile`] for `rel` to fill.
+fn json_lockfile(rel: &str, text: &str) -> Result<(json::J, Lockfile), Error> {
+    let doc = json::parse(text).map_err(|(l, m)| Error::parse(rel, Some(l), m))?;
+    if !matches!(doc, json::J::Obj(_)) {
+        return Err(Error::parse(rel, Some(1), "not a JSON object"));
+    }
+    Ok((
+        doc,
+        Lockfile {
+            path: rel.to_string(),
+            ..Default::default()
+        },
+    ))
+}
+
 /// Helpers shared by the parsers' unit tests.
 #[cfg(test)]
 pub(crate) mod testing {

@@ -462,11 +462,7 @@ impl CiRepo {
             .envs(vars.iter().copied())
             .output()
             .expect("spawn preflight");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Run::from(out)
     }
 
     /// Scan with `vars`; assert exit 1, the files with findings, and a note

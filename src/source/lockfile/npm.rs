@@ -41,14 +41,7 @@ fn note_skipped(out: &mut Lockfile, rel: &str, skipped: &mut [String]) {
 
 /// `package-lock.json` or `npm-shrinkwrap.json`, v1 to v3.
 pub(super) fn parse_package_lock(rel: &str, text: &str) -> Result<Lockfile, Error> {
-    let doc = json::parse(text).map_err(|(l, m)| Error::parse(rel, Some(l), m))?;
-    if !matches!(doc, json::J::Obj(_)) {
-        return Err(Error::parse(rel, Some(1), "not a JSON object"));
-    }
-    let mut out = Lockfile {
-        path: rel.to_string(),
-        ..Default::default()
-    };
+    let (doc, mut out) = super::json_lockfile(rel, text)?;
     let mut skipped = Vec::new();
     if let Some(packages) = doc.get("packages") {
         // v2/v3: keys are install paths, "node_modules/a/node_modules/@s/b".

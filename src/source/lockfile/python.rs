@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::cargo::toml_error;
-use super::{Ecosystem, Error, Kind, Lockfile, Package, json, toml_package_headers};
+use super::{Ecosystem, Error, Kind, Lockfile, Package, toml_package_headers};
 
 /// How deep `-r` includes may nest (a loop is caught earlier by the visited set).
 const MAX_INCLUDE_DEPTH: usize = 16;
@@ -331,14 +331,7 @@ pub(super) fn parse_toml_lock(rel: &str, kind: Kind, text: &str) -> Result<Lockf
 
 /// `Pipfile.lock`: JSON `default` and `develop` sections, `"version": "==X"`.
 pub(super) fn parse_pipfile_lock(rel: &str, text: &str) -> Result<Lockfile, Error> {
-    let doc = json::parse(text).map_err(|(l, m)| Error::parse(rel, Some(l), m))?;
-    if !matches!(doc, json::J::Obj(_)) {
-        return Err(Error::parse(rel, Some(1), "not a JSON object"));
-    }
-    let mut out = Lockfile {
-        path: rel.to_string(),
-        ..Default::default()
-    };
+    let (doc, mut out) = super::json_lockfile(rel, text)?;
     for section in ["default", "develop"] {
         for (name, line, entry) in doc.get(section).map(|s| s.members()).unwrap_or_default() {
             match entry.get("version").and_then(|v| v.as_str()) {

@@ -72,6 +72,16 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 impl Run {
     /// Stdout parsed as JSON (panics with both streams when it is not JSON).
     pub fn json(&self) -> Value {
@@ -102,11 +112,7 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Run {
         .args(args)
         .output()
         .expect("spawn preflight");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 /// `preflight scan . -f json EXTRA...` run inside `dir`.
