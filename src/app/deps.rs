@@ -321,7 +321,17 @@ fn db_update(args: &DbUpdateArgs) -> Result<u8> {
     let mut failed = 0;
     for (name, url) in &sources {
         match audit::update::update(&root, name, url) {
-            Ok(u) => eprintln!("{name}: {}", u.describe()),
+            Ok(u) => {
+                eprintln!("{name}: {}", u.describe());
+                // Prepare the index now, so the next audit reads one file.
+                if let Some(dir) = audit::index::dir() {
+                    let prepared =
+                        db::open(&root.join(name)).and_then(|d| audit::index::prepare(&dir, &d));
+                    if let Err(e) = prepared {
+                        eprintln!("preflight: warning: {e}");
+                    }
+                }
+            }
             Err(e) => {
                 failed += 1;
                 eprintln!("preflight: error: {e}");
@@ -343,6 +353,8 @@ struct DbStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     age_days: Option<u64>,
     stale: bool,
+    /// A prepared index matches the database's files.
+    indexed: bool,
 }
 
 fn db_status(args: &DbStatusArgs) -> Result<u8> {
@@ -366,6 +378,7 @@ fn db_status(args: &DbStatusArgs) -> Result<u8> {
         let d = db::open(p)?;
         let f = db::freshness(p);
         let age = f.as_ref().map(|f| (now - f.time).max(0) as u64 / 86_400);
+        let indexed = audit::index::dir().is_some_and(|dir| audit::index::is_current(&dir, &d));
         rows.push(DbStatus {
             name: d.name,
             path: p.display().to_string(),
@@ -374,15 +387,17 @@ fn db_status(args: &DbStatusArgs) -> Result<u8> {
             date: f.as_ref().map(|f| crate::source::git::rfc3339(f.time)),
             age_days: age,
             stale: age.is_some_and(|a| a > max_age),
+            indexed,
         });
     }
     let mut out = std::io::stdout().lock();
     if args.format == Format::Text {
         for r in &rows {
+            let index = if r.indexed { "indexed" } else { "not indexed" };
             match (&r.commit, &r.date, r.age_days) {
                 (Some(c), Some(d), Some(a)) => writeln!(
                     out,
-                    "{:<16} {:<8} {} {} ({a} day(s) old{})  {}",
+                    "{:<16} {:<8} {} {} ({a} day(s) old{}), {index}  {}",
                     r.name,
                     r.layout,
                     &c[..c.len().min(12)],
@@ -396,7 +411,7 @@ fn db_status(args: &DbStatusArgs) -> Result<u8> {
                 )?,
                 _ => writeln!(
                     out,
-                    "{:<16} {:<8} not a git checkout: age unknown  {}",
+                    "{:<16} {:<8} not a git checkout: age unknown, {index}  {}",
                     r.name, r.layout, r.path
                 )?,
             }

@@ -9,7 +9,7 @@ use super::version::Version;
 use crate::source::lockfile::Ecosystem;
 
 /// One advisory, from any database.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Advisory {
     /// Its id in its database (`RUSTSEC-2020-0071`, `PYSEC-2021-1`, `GHSA-…`).
     pub id: String,
@@ -36,13 +36,15 @@ pub struct Advisory {
     /// RustSec's `[versions] patched` requirements, shown as the fix.
     pub patched: Vec<String>,
     /// Name of the database it came from.
+    #[serde(skip)]
     pub database: String,
     /// Position of that database on the command line (earlier wins on duplicates).
+    #[serde(skip)]
     pub database_order: usize,
 }
 
 /// A CVSS vector with its base score.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Cvss {
     /// The vector string (`CVSS:3.1/AV:N/…`).
     pub vector: String,
@@ -62,7 +64,7 @@ impl Cvss {
 }
 
 /// One affected package of an advisory.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Affected {
     /// Its ecosystem.
     pub ecosystem: Ecosystem,
@@ -75,7 +77,7 @@ pub struct Affected {
 }
 
 /// Range types of OSV.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RangeKind {
     /// Semantic versions.
     Semver,
@@ -86,7 +88,7 @@ pub enum RangeKind {
 }
 
 /// One OSV range.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Range {
     /// Its type.
     pub kind: RangeKind,
@@ -95,7 +97,7 @@ pub struct Range {
 }
 
 /// One OSV range event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Event {
     /// Affected from this version on (`"0"`: from the first version).
     Introduced(String),

@@ -2,12 +2,11 @@
 //! live (the user's cache dir), how old each one is, and loading the advisories
 //! that can concern a set of packages.
 //!
-//! Layouts with a directory per package (RustSec's `crates/<name>/`, PyPA's
-//! `vulns/<project>/`) are read lazily: only the directories of packages in the
-//! lockfiles are opened, which is what keeps an audit far below parsing the
-//! whole database. Flat OSV directories and osv.dev `all.zip` archives are
-//! parsed whole, in parallel.
-//! This module reads files; it never matches versions.
+//! A database is parsed whole, in parallel, into the [`Advisory`] model once
+//! per state of its files; the result is kept as a prepared index
+//! ([`super::index`]) from which later runs read only the records of the
+//! packages in their lockfiles. This module reads files; it never matches
+//! versions.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -63,10 +62,19 @@ pub type Wanted = BTreeMap<Ecosystem, BTreeSet<String>>;
 pub struct Loaded {
     /// Advisories that name a wanted package.
     pub advisories: Vec<Advisory>,
-    /// Files read.
+    /// Advisory records considered.
     pub files: usize,
     /// Per-file failures.
     pub errors: Vec<Error>,
+}
+
+impl Loaded {
+    fn failed(e: Error) -> Loaded {
+        Loaded {
+            errors: vec![e],
+            ..Default::default()
+        }
+    }
 }
 
 /// Recognize the layout of `path`.
@@ -121,106 +129,172 @@ fn has_subdirs(p: &Path) -> bool {
         .is_ok_and(|mut rd| rd.any(|e| e.is_ok_and(|e| e.file_type().is_ok_and(|t| t.is_dir()))))
 }
 
+/// One file of a database, with what the index stamp needs to know of it.
+#[derive(Debug)]
+pub(crate) struct DbFile {
+    pub path: PathBuf,
+    /// Size and modification time (ns since the epoch); `None` if unknown.
+    pub stat: Option<(u64, u128)>,
+}
+
+impl DbFile {
+    fn of(path: PathBuf, meta: Option<std::fs::Metadata>) -> DbFile {
+        let stat = meta.and_then(|m| {
+            let t = m
+                .modified()
+                .ok()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?;
+            Some((m.len(), t.as_nanos()))
+        });
+        DbFile { path, stat }
+    }
+}
+
+/// One parsed advisory file, or why it failed.
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    /// For layouts with a directory per package, that package (normalized):
+    /// its failures are reported only when the package is wanted.
+    pub package: Option<(Ecosystem, String)>,
+    /// The advisory, or the file's error.
+    pub result: Result<Advisory, Error>,
+}
+
 impl Database {
     /// Load the advisories that may concern `wanted` (every advisory with `None`).
+    ///
+    /// With `wanted`, the database's prepared index ([`super::index`]) answers
+    /// when it is current; otherwise the whole database is parsed once, the
+    /// index written for the next run, and the wanted part returned.
     pub fn load(&self, wanted: Option<&Wanted>) -> Loaded {
-        let files = match self.layout {
-            Layout::RustSec => {
-                self.per_package_files("crates", Ecosystem::CratesIo, wanted, &["md"])
-            }
-            Layout::PyPa => {
-                self.per_package_files("vulns", Ecosystem::PyPI, wanted, &["yaml", "yml", "json"])
-            }
-            Layout::Osv => {
-                if wanted.is_some_and(|w| w.is_empty()) {
-                    Ok(Vec::new())
-                } else {
-                    Ok(osv_files(&self.path))
+        let Some(wanted) = wanted else {
+            return match self.parse_all() {
+                Ok(all) => self.keep_wanted(all, None),
+                Err(e) => Loaded::failed(e),
+            };
+        };
+        if !self.may_concern(wanted) {
+            return Loaded::default();
+        }
+        let cache = super::index::dir();
+        if let Some(dir) = &cache
+            && let Some(hit) = super::index::load(dir, self, wanted)
+        {
+            return hit;
+        }
+        // Surveyed before parsing: a change during the parse makes the index stale, never wrong.
+        let survey = cache.as_ref().and_then(|_| super::index::survey(self));
+        match self.parse_all() {
+            Ok(all) => {
+                if let (Some(dir), Some(survey)) = (&cache, &survey) {
+                    // The index only saves time: failing to write it changes nothing.
+                    let _ = super::index::write(dir, self, survey, &all);
                 }
+                self.keep_wanted(all, Some(wanted))
             }
-            Layout::OsvZip => return self.load_zip(wanted),
-        };
-        let files = match files {
-            Ok(f) => f,
-            Err(e) => {
-                return Loaded {
-                    errors: vec![e],
-                    ..Default::default()
-                };
-            }
-        };
-        let results: Vec<Result<Advisory, Error>> = files
-            .par_iter()
-            .map(|p| load_file(self.layout, p))
-            .collect();
-        self.keep_wanted(files.len(), results, wanted)
+            Err(e) => Loaded::failed(e),
+        }
     }
 
-    /// Keep the advisories (and affected entries) that name a wanted package.
-    fn keep_wanted(
-        &self,
-        files: usize,
-        results: Vec<Result<Advisory, Error>>,
-        wanted: Option<&Wanted>,
-    ) -> Loaded {
+    /// Can this database name any of `wanted`? (A RustSec database has
+    /// nothing for a project without Cargo.lock.)
+    fn may_concern(&self, wanted: &Wanted) -> bool {
+        let has = |eco| wanted.get(&eco).is_some_and(|n| !n.is_empty());
+        match self.layout {
+            Layout::RustSec => has(Ecosystem::CratesIo),
+            Layout::PyPa => has(Ecosystem::PyPI),
+            Layout::Osv | Layout::OsvZip => wanted.values().any(|n| !n.is_empty()),
+        }
+    }
+
+    /// The files this database is made of (the archive itself for `all.zip`),
+    /// sorted, with their size and modification time: what
+    /// [`Database::parse_all`] reads and the index stamp covers.
+    pub(crate) fn files(&self) -> Result<Vec<DbFile>, Error> {
+        if let Some((dir, _, exts)) = self.package_layout() {
+            return self.per_package_files(&dir, exts);
+        }
+        match self.layout {
+            Layout::RustSec | Layout::PyPa => unreachable!("per-package layouts return above"),
+            Layout::Osv => Ok(osv_files(&self.path)),
+            Layout::OsvZip => Ok(vec![DbFile::of(
+                self.path.clone(),
+                std::fs::metadata(&self.path).ok(),
+            )]),
+        }
+    }
+
+    /// Parse every advisory of the database, in parallel.
+    pub(crate) fn parse_all(&self) -> Result<Vec<Parsed>, Error> {
+        if self.layout == Layout::OsvZip {
+            return self.parse_zip();
+        }
+        let package_eco = match self.layout {
+            Layout::RustSec => Some(Ecosystem::CratesIo),
+            Layout::PyPa => Some(Ecosystem::PyPI),
+            _ => None,
+        };
+        let files = self.files()?;
+        Ok(files
+            .par_iter()
+            .map(|f| &f.path)
+            .map(|p| Parsed {
+                package: package_eco.and_then(|eco| {
+                    let dir = p.parent()?.file_name()?.to_string_lossy();
+                    Some((eco, eco.normalize_name(&dir)))
+                }),
+                result: load_file(self.layout, p),
+            })
+            .collect())
+    }
+
+    /// Keep the advisories (and affected entries) that name a wanted package,
+    /// and the failures that may hide one.
+    pub(crate) fn keep_wanted(&self, parsed: Vec<Parsed>, wanted: Option<&Wanted>) -> Loaded {
+        let is_wanted = |eco: &Ecosystem, name: &String| {
+            wanted.is_none_or(|w| w.get(eco).is_some_and(|n| n.contains(name)))
+        };
         let mut out = Loaded {
-            files,
+            files: parsed.len(),
             ..Default::default()
         };
-        for r in results {
-            match r {
+        for p in parsed {
+            match p.result {
                 Ok(mut a) => {
-                    if let Some(wanted) = wanted {
-                        a.affected.retain(|af| {
-                            wanted
-                                .get(&af.ecosystem)
-                                .is_some_and(|n| n.contains(&af.name))
-                        });
-                    }
+                    a.affected.retain(|af| is_wanted(&af.ecosystem, &af.name));
                     if !a.affected.is_empty() {
                         a.database = self.name.clone();
                         out.advisories.push(a);
                     }
                 }
-                Err(e) => out.errors.push(e),
+                Err(e) => {
+                    if p.package.as_ref().is_none_or(|(eco, n)| is_wanted(eco, n)) {
+                        out.errors.push(e);
+                    }
+                }
             }
         }
         out
     }
 
     /// Every `.json` entry of an `all.zip`, read in order and parsed in parallel.
-    fn load_zip(&self, wanted: Option<&Wanted>) -> Loaded {
-        if wanted.is_some_and(|w| w.is_empty()) {
-            return Loaded::default();
-        }
-        let fail = |message: String| Loaded {
-            errors: vec![Error::Database {
-                path: self.path.clone(),
-                message,
-            }],
-            ..Default::default()
+    fn parse_zip(&self) -> Result<Vec<Parsed>, Error> {
+        let fail = |message: String| Error::Database {
+            path: self.path.clone(),
+            message,
         };
-        let file = match std::fs::File::open(&self.path) {
-            Ok(f) => f,
-            Err(source) => {
-                return Loaded {
-                    errors: vec![Error::Read {
-                        path: self.path.clone(),
-                        source,
-                    }],
-                    ..Default::default()
-                };
-            }
-        };
-        let mut zip = match zip::ZipArchive::new(std::io::BufReader::new(file)) {
-            Ok(z) => z,
-            Err(e) => return fail(format!("not a readable zip archive: {e}")),
-        };
+        let file = std::fs::File::open(&self.path).map_err(|source| Error::Read {
+            path: self.path.clone(),
+            source,
+        })?;
+        let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
+            .map_err(|e| fail(format!("not a readable zip archive: {e}")))?;
         let mut entries: Vec<(PathBuf, String)> = Vec::with_capacity(zip.len());
         for i in 0..zip.len() {
             let mut f = match zip.by_index(i) {
                 Ok(f) => f,
-                Err(e) => return fail(format!("zip entry {i}: {e}")),
+                Err(e) => return Err(fail(format!("zip entry {i}: {e}"))),
             };
             if !f.is_file() || !f.name().ends_with(".json") {
                 continue;
@@ -228,70 +302,80 @@ impl Database {
             let entry = self.path.join(f.name());
             let mut text = String::new();
             if let Err(e) = std::io::Read::read_to_string(&mut f, &mut text) {
-                return fail(format!("zip entry {}: {e}", f.name()));
+                return Err(fail(format!("zip entry {}: {e}", f.name())));
             }
             entries.push((entry, text));
         }
-        let results: Vec<Result<Advisory, Error>> = entries
+        Ok(entries
             .par_iter()
-            .map(|(p, text)| {
-                super::osv::parse_json(text).map_err(|message| Error::Advisory {
+            .map(|(p, text)| Parsed {
+                package: None,
+                result: super::osv::parse_json(text).map_err(|message| Error::Advisory {
                     path: p.clone(),
                     message,
-                })
+                }),
             })
-            .collect();
-        self.keep_wanted(entries.len(), results, wanted)
+            .collect())
     }
 
-    /// Files under `<root>/<sub>/<dir>/` whose normalized dir name is wanted.
-    fn per_package_files(
-        &self,
-        sub: &str,
-        eco: Ecosystem,
-        wanted: Option<&Wanted>,
-        exts: &[&str],
-    ) -> Result<Vec<PathBuf>, Error> {
-        let names = match wanted {
-            Some(w) => match w.get(&eco) {
-                Some(n) => Some(n),
-                None => return Ok(Vec::new()),
-            },
-            None => None,
-        };
-        let dir = self.path.join(sub);
-        let rd = std::fs::read_dir(&dir).map_err(|source| Error::Read {
-            path: dir.clone(),
-            source,
-        })?;
-        let mut out = Vec::new();
-        for e in rd.flatten() {
-            let n = e.file_name();
-            let n = n.to_string_lossy();
-            if n.starts_with('.') || names.is_some_and(|w| !w.contains(&eco.normalize_name(&n))) {
-                continue;
-            }
-            let Ok(files) = std::fs::read_dir(e.path()) else {
-                continue;
-            };
-            for f in files.flatten() {
-                let p = f.path();
-                let fname = f.file_name();
-                if fname.to_string_lossy().starts_with('.') {
-                    continue; // .DS_Store and friends
-                }
-                if p.extension().is_some_and(|x| exts.iter().any(|e| x == *e)) {
-                    out.push(p);
-                }
-            }
+    /// For layouts with a directory per package: the directory holding them,
+    /// the ecosystem, and the advisory file extensions.
+    pub(crate) fn package_layout(&self) -> Option<(PathBuf, Ecosystem, &'static [&'static str])> {
+        match self.layout {
+            Layout::RustSec => Some((self.path.join("crates"), Ecosystem::CratesIo, &["md"])),
+            Layout::PyPa => Some((
+                self.path.join("vulns"),
+                Ecosystem::PyPI,
+                &["yaml", "yml", "json"],
+            )),
+            Layout::Osv | Layout::OsvZip => None,
         }
-        out.sort();
+    }
+
+    /// Files under `<root>/<sub>/<package>/` with one of `exts`; package
+    /// directories are listed in parallel.
+    fn per_package_files(&self, dir: &Path, exts: &[&str]) -> Result<Vec<DbFile>, Error> {
+        let mut out: Vec<DbFile> = package_dirs(dir)?
+            .par_iter()
+            .flat_map_iter(|pkg| package_files(pkg, exts))
+            .collect();
+        out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     }
 }
 
+/// The package directories under `dir` (hidden entries skipped).
+pub(crate) fn package_dirs(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let rd = std::fs::read_dir(dir).map_err(|source| Error::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    Ok(rd
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path())
+        .collect())
+}
+
+/// The advisory files of one package directory (hidden files such as
+/// `.DS_Store` skipped), unsorted.
+pub(crate) fn package_files(pkg: &Path, exts: &[&str]) -> Vec<DbFile> {
+    std::fs::read_dir(pkg)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|f| !f.file_name().to_string_lossy().starts_with('.'))
+        .filter(|f| {
+            Path::new(&f.file_name())
+                .extension()
+                .is_some_and(|x| exts.iter().any(|e| x == *e))
+        })
+        .map(|f| DbFile::of(f.path(), f.metadata().ok()))
+        .collect()
+}
+
 /// Every `.json`/`.yaml`/`.yml` file under `root`, skipping hidden directories.
-fn osv_files(root: &Path) -> Vec<PathBuf> {
+fn osv_files(root: &Path) -> Vec<DbFile> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -311,11 +395,11 @@ fn osv_files(root: &Path) -> Vec<PathBuf> {
                 && p.extension()
                     .is_some_and(|x| x == "json" || x == "yaml" || x == "yml")
             {
-                out.push(p);
+                out.push(DbFile::of(p, e.metadata().ok()));
             }
         }
     }
-    out.sort();
+    out.sort_by(|a, b| a.path.cmp(&b.path));
     out
 }
 
@@ -341,6 +425,12 @@ pub fn default_root() -> Option<PathBuf> {
     if let Some(d) = std::env::var_os("PREFLIGHT_DB_DIR").filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(d));
     }
+    Some(user_cache_dir()?.join("advisory-db"))
+}
+
+/// `<user cache dir>/preflight` (XDG on Linux, `~/Library/Caches` on macOS,
+/// `%LOCALAPPDATA%` on Windows).
+pub fn user_cache_dir() -> Option<PathBuf> {
     let cache = if cfg!(target_os = "macos") {
         std::env::var_os("HOME").map(|h| PathBuf::from(h).join("Library/Caches"))
     } else if cfg!(windows) {
@@ -351,7 +441,7 @@ pub fn default_root() -> Option<PathBuf> {
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
     }?;
-    Some(cache.join("preflight").join("advisory-db"))
+    Some(cache.join("preflight"))
 }
 
 /// The databases under the default root (one directory each), sorted by name.

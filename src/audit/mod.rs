@@ -12,6 +12,7 @@
 
 pub mod advisory;
 pub mod db;
+pub mod index;
 pub mod native;
 pub mod osv;
 pub mod update;

@@ -6,6 +6,9 @@
 //! unreachable or broken therefore leaves the previous database exactly as it
 //! was. When the remote's HEAD is the commit we already have, nothing changes.
 //! This is the only module that touches the network, and only when asked.
+//! HTTP(S) remotes (the defaults) go through gix's reqwest transport with
+//! rustls (cargo feature `https`, on by default); file://, ssh:// and git://
+//! remotes work without it.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -53,8 +56,8 @@ pub fn update(root: &Path, name: &str, url: &str) -> Result<Updated, Error> {
         && (lower.starts_with("https://") || lower.starts_with("http://"))
     {
         return Err(err(
-            "this build has no HTTP(S) transport (cargo feature `https`, off by default to keep the build lean): \
-             rebuild with `--features https`, or clone the repository with git and pass it with --db DIR, \
+            "this build has no HTTP(S) transport (it was built without the default cargo feature `https`): \
+             rebuild with default features, or clone the repository with git and pass it with --db DIR, \
              or fetch from a file://, ssh:// or git:// remote with --source NAME=URL"
                 .to_string(),
         ));

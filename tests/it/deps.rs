@@ -596,6 +596,222 @@ fn db_update_clones_fast_forwards_and_survives_a_broken_remote() {
     );
 }
 
+#[test]
+fn prepared_index_is_reused_and_follows_every_change_to_the_database() {
+    let tmp = tempdir();
+    let db = tmp.path().join("rustsec");
+    let adv1 = std::fs::read_to_string(testdata(
+        "advisory-db/rustsec/crates/fixture-vuln/RUSTSEC-2099-0001.md",
+    ))
+    .unwrap();
+    write(&db, "crates/fixture-vuln/RUSTSEC-2099-0001.md", &adv1);
+    write(
+        tmp.path(),
+        "proj/Cargo.lock",
+        std::fs::read_to_string(testdata("lockfiles/cargo-v1/Cargo.lock")).unwrap(),
+    );
+    let cache = tmp.path().join("cache");
+    let run = || -> (Run, Value) {
+        let out = preflight()
+            .current_dir(tmp.path().join("proj"))
+            .env("PREFLIGHT_CACHE_DIR", &cache)
+            .args(["deps", ".", "-f", "json", "--db", db.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let run = Run::from(out);
+        let report = serde_json::from_str(&run.stdout).unwrap();
+        (run, report)
+    };
+    let index_file = || {
+        let files: Vec<PathBuf> = std::fs::read_dir(cache.join("index"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert_eq!(files.len(), 1, "one index, no temporary file: {files:?}");
+        let f = files[0].clone();
+        let state = (
+            std::fs::read(&f).unwrap(),
+            f.metadata().unwrap().modified().unwrap(),
+        );
+        (f, state)
+    };
+
+    let (r, report) = run();
+    r.expect_code(1);
+    assert_eq!(rule_ids(&report), ["RUSTSEC-2099-0001"]);
+    let (index, first) = index_file();
+    // The second run reads the index and leaves it alone.
+    let (_, report) = run();
+    assert_eq!(rule_ids(&report), ["RUSTSEC-2099-0001"]);
+    assert_eq!(index_file().1, first, "a current index is not rewritten");
+    let status = preflight()
+        .env("PREFLIGHT_CACHE_DIR", &cache)
+        .args(["db", "status", "--db", db.to_str().unwrap(), "-f", "json"])
+        .output()
+        .unwrap();
+    let s: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(s[0]["indexed"], true, "{s}");
+
+    // A new advisory file is seen at once.
+    let adv6 = std::fs::read_to_string(testdata(
+        "advisory-db/rustsec/crates/fixture-vuln/RUSTSEC-2099-0006.md",
+    ))
+    .unwrap();
+    write(&db, "crates/fixture-vuln/RUSTSEC-2099-0006.md", &adv6);
+    let (_, report) = run();
+    assert_eq!(
+        rule_ids(&report),
+        ["RUSTSEC-2099-0001", "RUSTSEC-2099-0006"]
+    );
+    assert_ne!(index_file().1, first);
+
+    // So is an edit in place: 1.0.0 is now patched for 0001.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    write(
+        &db,
+        "crates/fixture-vuln/RUSTSEC-2099-0001.md",
+        adv1.replace(r#"patched = [">= 1.2.0"]"#, r#"patched = [">= 0.9.0"]"#),
+    );
+    let (_, report) = run();
+    assert_eq!(rule_ids(&report), ["RUSTSEC-2099-0006"]);
+
+    // A broken advisory is an error on every run, also when the index answers.
+    write(
+        &db,
+        "crates/fixture-vuln/RUSTSEC-2099-0007.md",
+        "no front matter",
+    );
+    for _ in 0..2 {
+        let (r, report) = run();
+        r.expect_code(2);
+        assert!(r.stdout.contains("RUSTSEC-2099-0007.md"), "{}", r.stdout);
+        assert_eq!(rule_ids(&report), ["RUSTSEC-2099-0006"]);
+    }
+
+    // A corrupt index is rebuilt, silently.
+    std::fs::write(&index, "garbage").unwrap();
+    let (r, report) = run();
+    r.expect_code(2);
+    assert!(!r.stderr.contains("index"), "{}", r.stderr);
+    assert_eq!(rule_ids(&report), ["RUSTSEC-2099-0006"]);
+    assert!(
+        std::fs::read(&index)
+            .unwrap()
+            .starts_with(b"preflight-advisory-index")
+    );
+}
+
+/// `db update` over HTTP (the transport the default RustSec and PyPA URLs use,
+/// minus TLS) against `git http-backend`: clone, fast-forward, index prepared;
+/// and an https:// remote that cannot be reached is a one-line error that
+/// leaves the database as it was.
+#[cfg(feature = "https")]
+#[test]
+fn db_update_over_http_clones_and_fast_forwards() {
+    let served = tempdir();
+    let remote = TestRepo::new();
+    let adv1 = std::fs::read_to_string(testdata(
+        "advisory-db/rustsec/crates/fixture-vuln/RUSTSEC-2099-0001.md",
+    ))
+    .unwrap();
+    remote.commit(
+        "one",
+        &[("crates/fixture-vuln/RUSTSEC-2099-0001.md", &adv1)],
+    );
+    // Served as a bare repository, as a forge does.
+    let bare = served.path().join("advisory-db.git");
+    remote.git_in(
+        served.path(),
+        &[
+            "clone",
+            "--bare",
+            "-q",
+            remote.path().to_str().unwrap(),
+            "advisory-db.git",
+        ],
+    );
+    let server = crate::util::git_http::GitHttp::serve(served.path());
+    let url = format!("{}/advisory-db.git", server.base);
+    let cache = tempdir();
+    let dbdir = cache.path().join("dbs");
+    let update = |url: &str| {
+        let out = preflight()
+            .current_dir(cache.path())
+            .env("PREFLIGHT_CACHE_DIR", cache.path().join("cache"))
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy")
+            .args(["db", "update", "--dir", dbdir.to_str().unwrap()])
+            .args(["--source", &format!("rustsec={url}")])
+            .output()
+            .unwrap();
+        Run::from(out)
+    };
+    let r = update(&url);
+    r.expect_code(0);
+    let first = remote.head();
+    assert!(
+        r.stderr
+            .contains(&format!("rustsec: cloned at {}", &first[..12])),
+        "{}",
+        r.stderr
+    );
+    let adv6 = std::fs::read_to_string(testdata(
+        "advisory-db/rustsec/crates/fixture-vuln/RUSTSEC-2099-0006.md",
+    ))
+    .unwrap();
+    remote.commit(
+        "two",
+        &[("crates/fixture-vuln/RUSTSEC-2099-0006.md", &adv6)],
+    );
+    remote.git(&["push", "-q", bare.to_str().unwrap(), "HEAD:refs/heads/main"]);
+    let second = remote.head();
+    let r = update(&url);
+    r.expect_code(0);
+    assert!(
+        r.stderr
+            .contains(&format!("updated {} -> {}", &first[..12], &second[..12])),
+        "{}",
+        r.stderr
+    );
+    let status = preflight()
+        .env("PREFLIGHT_CACHE_DIR", cache.path().join("cache"))
+        .args([
+            "db",
+            "status",
+            "--dir",
+            dbdir.to_str().unwrap(),
+            "-f",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let s: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(s[0]["commit"], second.as_str());
+    assert_eq!(s[0]["indexed"], true, "db update prepares the index: {s}");
+
+    // Nothing listens on port 9 of 127.0.0.1: a one-line error, database kept.
+    let r = update("https://127.0.0.1:9/rustsec/advisory-db.git");
+    r.expect_code(2);
+    let errors: Vec<&str> = r.stderr.lines().filter(|l| l.contains("error")).collect();
+    assert_eq!(errors.len(), 1, "{}", r.stderr);
+    assert!(
+        errors[0].contains("updating rustsec from https://127.0.0.1:9/"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        dbdir
+            .join("rustsec/crates/fixture-vuln/RUSTSEC-2099-0006.md")
+            .exists()
+    );
+}
+
 /// The real snapshots in ../shared/advisory-db, when present.
 fn shared(rel: &str) -> Option<PathBuf> {
     let p = manifest().join("../shared/advisory-db").join(rel);

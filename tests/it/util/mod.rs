@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod git_http;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
@@ -48,6 +50,11 @@ pub fn preflight() -> assert_cmd::Command {
         cmd.env_remove(v);
     }
     cmd.env("NO_COLOR", "1");
+    // Advisory indexes go to a cache of the test build, never the user's.
+    cmd.env(
+        "PREFLIGHT_CACHE_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("preflight-cache"),
+    );
     // A hang (symlink loop, lock) fails the test instead of blocking the suite.
     cmd.timeout(Duration::from_secs(300));
     cmd

@@ -1,0 +1,541 @@
+//! The prepared index of an advisory database: every advisory already
+//! converted to the [`Advisory`] model, in one file in the user's cache, with a
+//! table from package to record. A run reads that one file and parses only the
+//! records of the packages in its lockfiles, instead of opening and parsing
+//! one Markdown/TOML/YAML/JSON file per advisory.
+//!
+//! The index is written by `preflight db update` and, for any other database
+//! (`--db DIR`), by the first audit that finds none. It is only used when its
+//! [`Survey`] still matches the files it was built from:
+//! - layouts with a directory per package (RustSec `crates/<name>/`, PyPA
+//!   `vulns/<project>/`): the modification time of the directory of packages
+//!   (a package added or removed changes it), and for each package of the
+//!   lockfiles, its directory's time and every advisory file's name, size and
+//!   modification time (ns). A run checks only its own packages, so a
+//!   20-package project does not stat a 900-package database.
+//! - flat OSV directories and `all.zip`: the name, size and modification time
+//!   of every file.
+//! - always: this build's version, the database's path and layout.
+//!
+//! Adding, removing or editing an advisory file therefore makes the next run
+//! that can be affected by it parse the database again and rewrite the index.
+//! An index that is missing, unreadable, stale or corrupt is never an error: the
+//! database is parsed instead. Failures of the parse (a broken advisory file)
+//! are stored too, so they are reported on every run, not only the first.
+//!
+//! File layout: a magic line, one line of JSON [`Header`], then the records
+//! (JSON, one after another) that the header's offsets point into.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use super::Error;
+use super::advisory::Advisory;
+use super::db::{self, Database, DbFile, Loaded, Parsed, Wanted};
+use crate::source::lockfile::Ecosystem;
+
+/// First line of every index file; a new format gets a new magic.
+const MAGIC: &[u8] = b"preflight-advisory-index 1\n";
+
+/// The state of a database's files that an index was built from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Survey {
+    /// Build version, layout and path of the database.
+    build: String,
+    /// Per-package layouts: modification time (ns) of the directory of packages.
+    top: Option<u128>,
+    /// Per-package layouts: normalized package name → (directory name, stamp).
+    packages: BTreeMap<String, Vec<(String, String)>>,
+    /// Flat layouts: stamp of every file.
+    files: Option<String>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Header {
+    survey: Survey,
+    /// `(offset, length)` of each record in the body.
+    records: Vec<(u64, u64)>,
+    /// `"<ecosystem>\0<normalized name>"` → records that name the package.
+    packages: HashMap<String, Vec<u32>>,
+    /// Files that failed to parse when the index was written.
+    errors: Vec<StoredError>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredError {
+    package: Option<(Ecosystem, String)>,
+    path: PathBuf,
+    message: String,
+    /// The file could not be read (as opposed to parsed).
+    read: bool,
+}
+
+fn key(eco: Ecosystem, name: &str) -> String {
+    format!("{}\0{name}", eco.as_str())
+}
+
+/// Where index files live: `$PREFLIGHT_CACHE_DIR/index`, else
+/// `<user cache dir>/preflight/index`.
+pub fn dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("PREFLIGHT_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(d).join("index"));
+    }
+    super::db::user_cache_dir().map(|c| c.join("index"))
+}
+
+/// The index file of `db` in `dir` (one per database path).
+fn path_for(dir: &Path, db: &Database) -> PathBuf {
+    let canonical = db.path.canonicalize().unwrap_or_else(|_| db.path.clone());
+    let mut h = Sha256::new();
+    h.update(canonical.as_os_str().as_encoded_bytes());
+    h.update(db.layout.as_str());
+    let digest = hex(&h.finalize()[..16]);
+    dir.join(format!("{}-{digest}.idx", db.name))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn build_id(db: &Database) -> String {
+    format!(
+        "{}\0{}\0{}",
+        env!("CARGO_PKG_VERSION"),
+        db.layout.as_str(),
+        db.path.display()
+    )
+}
+
+fn mtime(p: &Path) -> Option<u128> {
+    let t = std::fs::metadata(p).ok()?.modified().ok()?;
+    Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos())
+}
+
+/// Hash of files' names (relative to `base`), sizes and modification times;
+/// `None` if one could not be stat'ed.
+fn files_stamp(base: &Path, files: &mut [DbFile]) -> Option<String> {
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut h = Sha256::new();
+    for f in files.iter() {
+        let (len, mtime) = f.stat?;
+        let rel = f.path.strip_prefix(base).unwrap_or(&f.path);
+        h.update(rel.as_os_str().as_encoded_bytes());
+        h.update([0]);
+        h.update(len.to_le_bytes());
+        h.update(mtime.to_le_bytes());
+    }
+    Some(hex(&h.finalize()))
+}
+
+/// Stamp of one package directory: its own time and its advisory files.
+fn package_stamp(pkg: &Path, exts: &[&str]) -> Option<String> {
+    let own = mtime(pkg)?;
+    let mut files = db::package_files(pkg, exts);
+    Some(format!("{own:x}-{}", files_stamp(pkg, &mut files)?))
+}
+
+/// The full survey of `db` as it is on disk now; `None` when its files cannot
+/// be listed or stat'ed (the caller then parses, and reports what failed).
+pub fn survey(db: &Database) -> Option<Survey> {
+    let mut s = Survey {
+        build: build_id(db),
+        top: None,
+        packages: BTreeMap::new(),
+        files: None,
+    };
+    if let Some((dir, eco, exts)) = db.package_layout() {
+        s.top = Some(mtime(&dir)?);
+        let stamps: Vec<(String, String, String)> = db::package_dirs(&dir)
+            .ok()?
+            .par_iter()
+            .map(|pkg| {
+                let name = pkg.file_name()?.to_string_lossy().into_owned();
+                Some((eco.normalize_name(&name), name, package_stamp(pkg, exts)?))
+            })
+            .collect::<Option<_>>()?;
+        for (norm, name, stamp) in stamps {
+            s.packages.entry(norm).or_default().push((name, stamp));
+        }
+        for v in s.packages.values_mut() {
+            v.sort();
+        }
+    } else {
+        let mut files = db.files().ok()?;
+        s.files = Some(files_stamp(&db.path, &mut files)?);
+    }
+    Some(s)
+}
+
+/// Does `stored` still describe `db` for a run that wants `wanted`? Checks
+/// only the wanted packages' directories in per-package layouts.
+fn still_valid(db: &Database, stored: &Survey, wanted: &Wanted) -> bool {
+    if stored.build != build_id(db) {
+        return false;
+    }
+    let Some((dir, eco, exts)) = db.package_layout() else {
+        let Ok(mut files) = db.files() else {
+            return false;
+        };
+        return stored.files.is_some() && files_stamp(&db.path, &mut files) == stored.files;
+    };
+    if stored.top.is_none() || mtime(&dir) != stored.top {
+        return false;
+    }
+    let Some(names) = wanted.get(&eco) else {
+        return true;
+    };
+    let dirs: Vec<&(String, String)> = names
+        .iter()
+        .filter_map(|n| stored.packages.get(n))
+        .flatten()
+        .collect();
+    dirs.par_iter()
+        .all(|(name, stamp)| package_stamp(&dir.join(name), exts).as_ref() == Some(stamp))
+}
+
+/// The advisories of `db` that concern `wanted`, from its index when that is
+/// current for `stamp`; `None` when there is no usable index.
+pub fn load(dir: &Path, db: &Database, wanted: &Wanted) -> Option<Loaded> {
+    let bytes = std::fs::read(path_for(dir, db)).ok()?;
+    let rest = bytes.strip_prefix(MAGIC)?;
+    let nl = memchr::memchr(b'\n', rest)?;
+    let header: Header = serde_json::from_slice(&rest[..nl]).ok()?;
+    if !still_valid(db, &header.survey, wanted) {
+        return None;
+    }
+    let body = &rest[nl + 1..];
+    let mut ids: Vec<u32> = wanted
+        .iter()
+        .flat_map(|(eco, names)| names.iter().map(|n| key(*eco, n)))
+        .filter_map(|k| header.packages.get(&k))
+        .flatten()
+        .copied()
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let advisories: Vec<Advisory> = ids
+        .par_iter()
+        .map(|&i| {
+            let &(off, len) = header.records.get(i as usize)?;
+            let end = off.checked_add(len)?;
+            let rec = body.get(usize::try_from(off).ok()?..usize::try_from(end).ok()?)?;
+            serde_json::from_slice(rec).ok()
+        })
+        .collect::<Option<_>>()?;
+    let mut parsed: Vec<Parsed> = advisories
+        .into_iter()
+        .map(|a| Parsed {
+            package: None,
+            result: Ok(a),
+        })
+        .collect();
+    parsed.extend(header.errors.into_iter().map(|e| Parsed {
+        package: e.package,
+        result: Err(if e.read {
+            Error::Read {
+                path: e.path,
+                source: std::io::Error::other(e.message),
+            }
+        } else {
+            Error::Advisory {
+                path: e.path,
+                message: e.message,
+            }
+        }),
+    }));
+    Some(db.keep_wanted(parsed, Some(wanted)))
+}
+
+/// Write the index of `db`, surveyed as `survey` before it was parsed into `all`.
+pub(crate) fn write(
+    dir: &Path,
+    db: &Database,
+    survey: &Survey,
+    all: &[Parsed],
+) -> std::io::Result<()> {
+    let path = path_for(dir, db);
+    let ok: Vec<&Advisory> = all.iter().filter_map(|p| p.result.as_ref().ok()).collect();
+    let records: Vec<Vec<u8>> = ok
+        .par_iter()
+        .map(|a| serde_json::to_vec(a).map_err(std::io::Error::other))
+        .collect::<std::io::Result<_>>()?;
+    let mut header = Header {
+        survey: survey.clone(),
+        records: Vec::with_capacity(records.len()),
+        packages: HashMap::new(),
+        errors: Vec::new(),
+    };
+    let mut off = 0u64;
+    for (i, (a, rec)) in ok.iter().zip(&records).enumerate() {
+        header.records.push((off, rec.len() as u64));
+        off += rec.len() as u64;
+        let mut keys: Vec<String> = a
+            .affected
+            .iter()
+            .map(|af| key(af.ecosystem, &af.name))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        for k in keys {
+            header.packages.entry(k).or_default().push(i as u32);
+        }
+    }
+    for p in all {
+        if let Err(e) = &p.result {
+            let (path, message, read) = match e {
+                Error::Read { path, source } => (path.clone(), source.to_string(), true),
+                Error::Advisory { path, message } => (path.clone(), message.clone(), false),
+                // Whole-database failures stop the parse before an index is written.
+                Error::Database { .. } | Error::Update { .. } => return Ok(()),
+            };
+            header.errors.push(StoredError {
+                package: p.package.clone(),
+                path,
+                message,
+                read,
+            });
+        }
+    }
+    std::fs::create_dir_all(dir)?;
+    // Written aside and renamed: a concurrent run sees the old index or the new one.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tmp = dir.join(format!(".tmp-{}-{nanos}", std::process::id()));
+    let written = (|| {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        w.write_all(MAGIC)?;
+        serde_json::to_writer(&mut w, &header).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")?;
+        for r in &records {
+            w.write_all(r)?;
+        }
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, &path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Make sure `db` has a current index (after `db update`). Returns whether one
+/// had to be written.
+pub fn prepare(dir: &Path, db: &Database) -> Result<bool, Error> {
+    let survey = survey(db).ok_or_else(|| Error::Database {
+        path: db.path.clone(),
+        message: "cannot list the advisory files".into(),
+    })?;
+    if stored_survey(dir, db).as_ref() == Some(&survey) {
+        return Ok(false);
+    }
+    let all = db.parse_all()?;
+    write(dir, db, &survey, &all).map_err(|e| Error::Database {
+        path: path_for(dir, db),
+        message: format!("cannot write the advisory index: {e}"),
+    })?;
+    Ok(true)
+}
+
+/// Does `db` have an index that matches all of its files?
+pub fn is_current(dir: &Path, db: &Database) -> bool {
+    stored_survey(dir, db).is_some_and(|s| survey(db).as_ref() == Some(&s))
+}
+
+/// The survey recorded in `db`'s index (reads only the header).
+fn stored_survey(dir: &Path, db: &Database) -> Option<Survey> {
+    let f = std::fs::File::open(path_for(dir, db)).ok()?;
+    let mut r = std::io::BufReader::new(f);
+    let mut line = Vec::new();
+    std::io::BufRead::read_until(&mut r, b'\n', &mut line).ok()?;
+    if line != MAGIC {
+        return None;
+    }
+    line.clear();
+    std::io::BufRead::read_until(&mut r, b'\n', &mut line).ok()?;
+    let h: Header = serde_json::from_slice(line.strip_suffix(b"\n")?).ok()?;
+    Some(h.survey)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Database {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/advisory-db");
+        super::super::db::open(&p.join(name)).unwrap()
+    }
+
+    fn everything(db: &Database) -> Wanted {
+        let mut w = Wanted::new();
+        for p in db.parse_all().unwrap() {
+            for af in p.result.iter().flat_map(|a| &a.affected) {
+                w.entry(af.ecosystem).or_default().insert(af.name.clone());
+            }
+        }
+        w
+    }
+
+    /// (id, affected names, ranges, summary) of each advisory, sorted.
+    fn summary(l: &Loaded) -> Vec<String> {
+        let mut v: Vec<String> = l
+            .advisories
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} {:?} {:?} {:?} {:?} {:?}",
+                    a.id,
+                    a.affected.iter().map(|af| &af.name).collect::<Vec<_>>(),
+                    a.affected.iter().map(|af| &af.ranges).collect::<Vec<_>>(),
+                    a.summary,
+                    a.cvss,
+                    a.aliases
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn index_answers_exactly_what_parsing_answers() {
+        let cache = tempfile::tempdir().unwrap();
+        for name in ["rustsec", "pypa", "osv"] {
+            let db = fixture(name);
+            let all = everything(&db);
+            assert!(
+                load(cache.path(), &db, &all).is_none(),
+                "{name}: no index yet"
+            );
+            assert!(prepare(cache.path(), &db).unwrap(), "{name}: written");
+            assert!(
+                !prepare(cache.path(), &db).unwrap(),
+                "{name}: already current"
+            );
+            assert!(is_current(cache.path(), &db));
+            let direct = db.load(None);
+            let indexed = load(cache.path(), &db, &all).expect("index hit");
+            assert!(!direct.advisories.is_empty());
+            assert_eq!(summary(&indexed), summary(&direct), "{name}");
+            // One package only: only its advisories.
+            let (eco, names) = all.iter().next().unwrap();
+            let one: Wanted = [(*eco, [names.iter().next().unwrap().clone()].into())].into();
+            let part = load(cache.path(), &db, &one).unwrap();
+            assert!(!part.advisories.is_empty() && part.advisories.len() < direct.advisories.len());
+            assert!(part.advisories.iter().all(|a| a.affected.len() == 1));
+        }
+    }
+
+    fn copy_rustsec(to: &Path) -> Database {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/advisory-db/rustsec");
+        for e in std::fs::read_dir(src.join("crates")).unwrap().flatten() {
+            let d = to.join("crates").join(e.file_name());
+            std::fs::create_dir_all(&d).unwrap();
+            for f in std::fs::read_dir(e.path()).unwrap().flatten() {
+                std::fs::copy(f.path(), d.join(f.file_name())).unwrap();
+            }
+        }
+        super::super::db::open(to).unwrap()
+    }
+
+    fn only(name: &str) -> Wanted {
+        [(Ecosystem::CratesIo, [name.to_string()].into())].into()
+    }
+
+    #[test]
+    fn edits_invalidate_for_the_runs_they_concern_and_a_bad_index_is_ignored() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = copy_rustsec(&tmp.path().join("rustsec"));
+        let cache = tmp.path().join("cache");
+        assert_eq!(survey(&db), survey(&db), "stable");
+        prepare(&cache, &db).unwrap();
+        let vuln = only("fixture-vuln");
+        let other = only("fixture-unmaintained");
+        assert!(load(&cache, &db, &vuln).is_some());
+        // Same size, one byte changed in place: the file's time moves.
+        let f = db.path.join("crates/fixture-vuln/RUSTSEC-2099-0001.md");
+        let text = std::fs::read_to_string(&f).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&f, text.replacen("Fictional", "fictional", 1)).unwrap();
+        assert!(!is_current(&cache, &db));
+        assert!(
+            load(&cache, &db, &vuln).is_none(),
+            "the edited package is re-read"
+        );
+        assert!(
+            load(&cache, &db, &other).is_some(),
+            "other packages still use the index"
+        );
+        prepare(&cache, &db).unwrap();
+        assert!(load(&cache, &db, &vuln).is_some());
+        // A new file in a package directory, and a new package directory.
+        std::fs::write(
+            db.path.join("crates/fixture-vuln/extra.md"),
+            "not an advisory",
+        )
+        .unwrap();
+        assert!(load(&cache, &db, &vuln).is_none());
+        prepare(&cache, &db).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::create_dir(db.path.join("crates/brand-new")).unwrap();
+        assert!(
+            load(&cache, &db, &other).is_none(),
+            "a new package is seen by every run"
+        );
+        prepare(&cache, &db).unwrap();
+        // The broken file is stored as an error and reported from the index.
+        let l = load(&cache, &db, &vuln).unwrap();
+        assert!(
+            l.errors.iter().any(|e| e.to_string().contains("extra.md")),
+            "{:?}",
+            l.errors
+        );
+        assert!(
+            load(&cache, &db, &other).unwrap().errors.is_empty(),
+            "not for other packages"
+        );
+        // A corrupt index is a miss, not an error.
+        let idx = path_for(&cache, &db);
+        let mut bytes = std::fs::read(&idx).unwrap();
+        let n = bytes.len();
+        bytes.truncate(n - 10);
+        std::fs::write(&idx, &bytes).unwrap();
+        assert!(
+            load(&cache, &db, &everything(&db)).is_none(),
+            "a cut record"
+        );
+        std::fs::write(&idx, b"garbage").unwrap();
+        assert!(!is_current(&cache, &db));
+        assert!(load(&cache, &db, &vuln).is_none());
+    }
+
+    #[test]
+    fn flat_osv_directories_are_checked_file_by_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/advisory-db/osv");
+        let osv = tmp.path().join("osv");
+        std::fs::create_dir_all(&osv).unwrap();
+        for f in std::fs::read_dir(&src).unwrap().flatten() {
+            std::fs::copy(f.path(), osv.join(f.file_name())).unwrap();
+        }
+        let db = super::super::db::open(&osv).unwrap();
+        let cache = tmp.path().join("cache");
+        prepare(&cache, &db).unwrap();
+        let all = everything(&db);
+        assert!(load(&cache, &db, &all).is_some());
+        let f = std::fs::read_dir(&osv)
+            .unwrap()
+            .flatten()
+            .next()
+            .unwrap()
+            .path();
+        let text = std::fs::read(&f).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&f, text).unwrap();
+        assert!(load(&cache, &db, &all).is_none(), "rewritten file");
+    }
+}
