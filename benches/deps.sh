@@ -3,6 +3,9 @@
 # snapshot, preflight next to cargo-audit in the same run (database loading included),
 # and a mixed project (Cargo + Python + npm lockfiles) against RustSec + PyPA + an OSV
 # directory. Not run in CI. Usage: benches/deps.sh [RUNS]
+# preflight keeps a prepared index per database in its cache (written by `db update`
+# or by the first audit); the bench uses a fresh cache, warmed by hyperfine's warmup
+# runs, and also times the first run, which parses the database and writes the index.
 # cargo-audit: cargo install cargo-audit --locked --no-default-features (about 8 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +14,7 @@ DB=${ADVISORY_DB:-../shared/advisory-db}
 PF=$PWD/target/release/preflight
 AUDIT=${CARGO_AUDIT:-$(command -v cargo-audit || echo /tmp/cargo-audit/bin/cargo-audit)}
 W=$(mktemp -d)
+export PREFLIGHT_CACHE_DIR=$W/cache
 cargo build --release --quiet
 
 # 1,500 packages: every crate that has a RustSec advisory (at an old version, so many
@@ -51,7 +55,7 @@ cp testdata/lockfiles/npm-v3/package-lock.json "$W/big/" 2>/dev/null || true
 # hyperfine (Debian package `hyperfine`) for millisecond medians.
 measure() {
   local name=$1; shift
-  hyperfine -N -i -w 3 -r "$RUNS" --export-json "$W/h.json" "$*" >/dev/null 2>&1
+  hyperfine -N -i -w 3 -r "$RUNS" ${PREPARE:+--prepare "$PREPARE"} --export-json "$W/h.json" "$*" >/dev/null 2>&1
   python3 - "$name" "$W/h.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[2]))["results"][0]
@@ -64,6 +68,7 @@ echo "|---|---|---|"
 mkdir -p "$W/cargo" && cp "$W/big/Cargo.lock" "$W/cargo/"
 measure "preflight deps (realistic)" "$PF" deps "$W/real/Cargo.lock" --db "$DB/rustsec" -q -f json
 [ -x "$AUDIT" ] && measure "cargo audit --no-fetch (realistic)" "$AUDIT" audit --db "$DB/rustsec" --no-fetch --no-yanked -f "$W/real/Cargo.lock" --json
+PREPARE="rm -rf $W/cache" measure "preflight deps, first run (builds the index)" "$PF" deps "$W/real/Cargo.lock" --db "$DB/rustsec" -q -f json
 measure "preflight deps (every advisory crate)" "$PF" deps "$W/cargo/Cargo.lock" --db "$DB/rustsec" -q -f json
 if [ -x "$AUDIT" ]; then
   measure "cargo audit --no-fetch (every advisory crate)" "$AUDIT" audit --db "$DB/rustsec" --no-fetch --no-yanked -f "$W/cargo/Cargo.lock" --json

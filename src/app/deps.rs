@@ -3,12 +3,13 @@
 //! Finds lockfiles, opens databases, runs `audit`, merges into a [`Report`]
 //! and hands it to the same writers and exit policy as `scan`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
 
 use super::{load_config, load_suppressor, root_dir};
 use crate::audit::{self, db};
@@ -144,10 +145,25 @@ pub fn audit_into(
     for p in &paths {
         dbs.push(db::open(p).with_context(|| "opening advisory database".to_string())?);
     }
-    let found = lockfile::load_all(root, respect_ignore);
+    // Parse the lockfiles while the indexes of the databases that can concern
+    // them are read: neither depends on the other.
+    let (files, find_errors) = lockfile::find_lockfiles(root, respect_ignore);
+    let ecosystems: BTreeSet<_> = files.iter().map(|f| f.kind.ecosystem()).collect();
+    let (found, opened) = rayon::join(
+        || lockfile::parse_found(&files, find_errors),
+        || {
+            dbs.par_iter()
+                .map(|d| d.open_index(&ecosystems))
+                .collect::<Vec<_>>()
+        },
+    );
     let t_lock = t0.elapsed();
     let wanted = audit::wanted(&found.packages);
-    let loaded: Vec<db::Loaded> = dbs.iter().map(|d| d.load(Some(&wanted))).collect();
+    let loaded: Vec<db::Loaded> = dbs
+        .par_iter()
+        .zip(opened)
+        .map(|(d, o)| d.load_opened(Some(&wanted), o))
+        .collect();
     let t_load = t0.elapsed();
     let mut advisories = Vec::new();
     for (order, l) in loaded.into_iter().enumerate() {

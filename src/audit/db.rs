@@ -168,19 +168,41 @@ impl Database {
     /// when it is current; otherwise the whole database is parsed once, the
     /// index written for the next run, and the wanted part returned.
     pub fn load(&self, wanted: Option<&Wanted>) -> Loaded {
+        self.load_opened(wanted, None)
+    }
+
+    /// Read this database's index ahead of [`Database::load_opened`], if it
+    /// can concern any of `ecosystems` (those of the lockfiles found).
+    pub fn open_index(&self, ecosystems: &BTreeSet<Ecosystem>) -> Option<super::index::Opened> {
+        if !self.concerns(|e| ecosystems.contains(&e)) {
+            return None;
+        }
+        super::index::open(&super::index::dir()?, self)
+    }
+
+    /// [`Database::load`], with the index already read by [`Database::open_index`].
+    pub fn load_opened(
+        &self,
+        wanted: Option<&Wanted>,
+        opened: Option<super::index::Opened>,
+    ) -> Loaded {
         let Some(wanted) = wanted else {
             return match self.parse_all() {
                 Ok(all) => self.keep_wanted(all, None),
                 Err(e) => Loaded::failed(e),
             };
         };
-        if !self.may_concern(wanted) {
+        if !self.concerns(|eco| wanted.get(&eco).is_some_and(|n| !n.is_empty())) {
             return Loaded::default();
         }
         let cache = super::index::dir();
-        if let Some(dir) = &cache
-            && let Some(hit) = super::index::load(dir, self, wanted)
-        {
+        let hit = match opened {
+            Some(o) => o.answer(self, wanted),
+            None => cache
+                .as_ref()
+                .and_then(|dir| super::index::load(dir, self, wanted)),
+        };
+        if let Some(hit) = hit {
             return hit;
         }
         // Surveyed before parsing: a change during the parse makes the index stale, never wrong.
@@ -197,14 +219,13 @@ impl Database {
         }
     }
 
-    /// Can this database name any of `wanted`? (A RustSec database has
-    /// nothing for a project without Cargo.lock.)
-    fn may_concern(&self, wanted: &Wanted) -> bool {
-        let has = |eco| wanted.get(&eco).is_some_and(|n| !n.is_empty());
+    /// Can this database name a package of an ecosystem for which `has` is
+    /// true? (A RustSec database has nothing for a project without Cargo.lock.)
+    fn concerns(&self, has: impl Fn(Ecosystem) -> bool) -> bool {
         match self.layout {
             Layout::RustSec => has(Ecosystem::CratesIo),
             Layout::PyPa => has(Ecosystem::PyPI),
-            Layout::Osv | Layout::OsvZip => wanted.values().any(|n| !n.is_empty()),
+            Layout::Osv | Layout::OsvZip => Ecosystem::ALL.into_iter().any(has),
         }
     }
 

@@ -98,7 +98,13 @@ fn path_for(dir: &Path, db: &Database) -> PathBuf {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
 }
 
 fn build_id(db: &Database) -> String {
@@ -131,11 +137,12 @@ fn files_stamp(base: &Path, files: &mut [DbFile]) -> Option<String> {
     Some(hex(&h.finalize()))
 }
 
-/// Stamp of one package directory: its own time and its advisory files.
+/// Stamp of one package directory: its advisory files' names, sizes and
+/// times (a file added or removed changes the names, so the directory's own
+/// time adds nothing).
 fn package_stamp(pkg: &Path, exts: &[&str]) -> Option<String> {
-    let own = mtime(pkg)?;
     let mut files = db::package_files(pkg, exts);
-    Some(format!("{own:x}-{}", files_stamp(pkg, &mut files)?))
+    files_stamp(pkg, &mut files)
 }
 
 /// The full survey of `db` as it is on disk now; `None` when its files cannot
@@ -198,16 +205,49 @@ fn still_valid(db: &Database, stored: &Survey, wanted: &Wanted) -> bool {
 }
 
 /// The advisories of `db` that concern `wanted`, from its index when that is
-/// current for `stamp`; `None` when there is no usable index.
+/// current; `None` when there is no usable index.
 pub fn load(dir: &Path, db: &Database, wanted: &Wanted) -> Option<Loaded> {
+    open(dir, db)?.answer(db, wanted)
+}
+
+/// An index file read and its header parsed: the part of [`load`] that does
+/// not depend on the run's packages, so it can overlap lockfile parsing.
+pub struct Opened {
+    bytes: Vec<u8>,
+    body_start: usize,
+    header: Header,
+}
+
+/// Read the index of `db` from `dir`; `None` when it is missing or unreadable
+/// (whether it is current is decided by [`Opened::answer`]).
+pub fn open(dir: &Path, db: &Database) -> Option<Opened> {
     let bytes = std::fs::read(path_for(dir, db)).ok()?;
     let rest = bytes.strip_prefix(MAGIC)?;
     let nl = memchr::memchr(b'\n', rest)?;
     let header: Header = serde_json::from_slice(&rest[..nl]).ok()?;
-    if !still_valid(db, &header.survey, wanted) {
-        return None;
+    Some(Opened {
+        body_start: MAGIC.len() + nl + 1,
+        bytes,
+        header,
+    })
+}
+
+impl Opened {
+    /// The advisories that concern `wanted`, if the index is still current for them.
+    pub fn answer(self, db: &Database, wanted: &Wanted) -> Option<Loaded> {
+        let Opened {
+            bytes,
+            body_start,
+            header,
+        } = self;
+        if !still_valid(db, &header.survey, wanted) {
+            return None;
+        }
+        answer(&bytes[body_start..], header, db, wanted)
     }
-    let body = &rest[nl + 1..];
+}
+
+fn answer(body: &[u8], header: Header, db: &Database, wanted: &Wanted) -> Option<Loaded> {
     let mut ids: Vec<u32> = wanted
         .iter()
         .flat_map(|(eco, names)| names.iter().map(|n| key(*eco, n)))

@@ -18,6 +18,7 @@ mod python;
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 /// A package registry whose versions and names have their own rules.
@@ -37,6 +38,9 @@ pub enum Ecosystem {
 }
 
 impl Ecosystem {
+    /// Every ecosystem preflight audits.
+    pub const ALL: [Ecosystem; 3] = [Ecosystem::CratesIo, Ecosystem::PyPI, Ecosystem::Npm];
+
     /// The OSV ecosystem name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -305,17 +309,28 @@ pub fn find_lockfiles(root: &Path, respect_ignore: bool) -> (Vec<Found>, Vec<Err
 
 /// Find and parse every lockfile under `root`.
 pub fn load_all(root: &Path, respect_ignore: bool) -> Discovered {
-    let (found, mut errors) = find_lockfiles(root, respect_ignore);
+    let (found, errors) = find_lockfiles(root, respect_ignore);
+    parse_found(&found, errors)
+}
+
+/// Read and parse lockfiles found by [`find_lockfiles`], in parallel; `errors`
+/// are the search's own failures, kept in front of the parse failures.
+pub fn parse_found(found: &[Found], mut errors: Vec<Error>) -> Discovered {
+    let parsed: Vec<(Result<Lockfile, Error>, Vec<Error>)> = found
+        .par_iter()
+        .map(|f| {
+            if f.kind == Kind::Requirements {
+                let (lf, errs) = python::load_requirements(&f.abs, &f.rel);
+                (Ok(lf), errs)
+            } else {
+                (load_lockfile(&f.abs, &f.rel, f.kind), Vec::new())
+            }
+        })
+        .collect();
     let mut out = Discovered::default();
-    for f in &found {
+    for (f, (parsed, errs)) in found.iter().zip(parsed) {
         out.lockfiles.push((f.kind, f.rel.clone()));
-        let parsed = if f.kind == Kind::Requirements {
-            let (lf, errs) = python::load_requirements(&f.abs, &f.rel);
-            errors.extend(errs);
-            Ok(lf)
-        } else {
-            load_lockfile(&f.abs, &f.rel, f.kind)
-        };
+        errors.extend(errs);
         match parsed {
             Ok(lf) => {
                 out.packages.extend(lf.packages);
