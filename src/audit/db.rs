@@ -391,7 +391,12 @@ pub(crate) fn package_files(pkg: &Path, exts: &[&str]) -> Vec<DbFile> {
                 .extension()
                 .is_some_and(|x| exts.iter().any(|e| x == *e))
         })
-        .map(|f| DbFile::of(f.path(), f.metadata().ok()))
+        // Followed like the parser follows it: a symlinked advisory is stamped by its target.
+        .map(|f| {
+            let p = f.path();
+            let meta = std::fs::metadata(&p).ok();
+            DbFile::of(p, meta)
+        })
         .collect()
 }
 
@@ -425,9 +430,14 @@ fn osv_files(root: &Path) -> Vec<DbFile> {
 }
 
 fn load_file(layout: Layout, p: &Path) -> Result<Advisory, Error> {
-    let text = std::fs::read_to_string(p).map_err(|source| Error::Read {
+    let bytes = std::fs::read(p).map_err(|source| Error::Read {
         path: p.to_path_buf(),
         source,
+    })?;
+    // Content, not access: a file that is not UTF-8 is a broken advisory.
+    let text = String::from_utf8(bytes).map_err(|e| Error::Advisory {
+        path: p.to_path_buf(),
+        message: format!("not UTF-8: {e}"),
     })?;
     let parsed = match (layout, p.extension().and_then(|x| x.to_str())) {
         (Layout::RustSec, _) => super::native::parse_rustsec(&text),

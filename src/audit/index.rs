@@ -9,26 +9,32 @@
 //! [`Survey`] still matches the files it was built from:
 //! - layouts with a directory per package (RustSec `crates/<name>/`, PyPA
 //!   `vulns/<project>/`): the modification time of the directory of packages
-//!   (a package added or removed changes it), and for each package of the
-//!   lockfiles, its directory's time and every advisory file's name, size and
-//!   modification time (ns). A run checks only its own packages, so a
-//!   20-package project does not stat a 900-package database.
+//!   and of every package directory (a file added or removed anywhere changes
+//!   one), and the name, size and modification time (ns) of every advisory
+//!   file in the directories that hold advisories for the run's packages (an
+//!   edit in place). A 20-package project stats each directory once but reads
+//!   only its own packages' files.
 //! - flat OSV directories and `all.zip`: the name, size and modification time
 //!   of every file.
 //! - always: this build's version, the database's path and layout.
 //!
 //! Adding, removing or editing an advisory file therefore makes the next run
 //! that can be affected by it parse the database again and rewrite the index.
+//! (As with git's index, an edit that keeps a file's size within the same
+//! filesystem timestamp tick as the survey would go unseen.) Symlinked
+//! advisory files are stamped by their target.
 //! An index that is missing, unreadable, stale or corrupt is never an error: the
-//! database is parsed instead. Failures of the parse (a broken advisory file)
-//! are stored too, so they are reported on every run, not only the first.
+//! database is parsed instead. Broken advisory files are stored too, so they
+//! are reported on every run, not only the first; while a file cannot be read
+//! at all, no index is written.
 //!
-//! File layout: a magic line, one line of JSON [`Header`], then the records
+//! File layout: a magic line, one line of JSON header, then the records
 //! (JSON, one after another) that the header's offsets point into.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -39,7 +45,7 @@ use super::db::{self, Database, DbFile, Loaded, Parsed, Wanted};
 use crate::source::lockfile::Ecosystem;
 
 /// First line of every index file; a new format gets a new magic.
-const MAGIC: &[u8] = b"preflight-advisory-index 1\n";
+const MAGIC: &[u8] = b"preflight-advisory-index 2\n";
 
 /// The state of a database's files that an index was built from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -48,7 +54,12 @@ pub struct Survey {
     build: String,
     /// Per-package layouts: modification time (ns) of the directory of packages.
     top: Option<u128>,
-    /// Per-package layouts: normalized package name → (directory name, stamp).
+    /// Per-package layouts: every package directory and its modification time
+    /// (ns), which changes when a file is added to or removed from it.
+    dirs: Vec<(String, u128)>,
+    /// Per-package layouts: normalized package name → (directory name, stamp
+    /// of its files) for every directory holding an advisory that names the
+    /// package: its own, and any other that files an advisory for it.
     packages: BTreeMap<String, Vec<(String, String)>>,
     /// Flat layouts: stamp of every file.
     files: Option<String>,
@@ -65,13 +76,14 @@ struct Header {
     errors: Vec<StoredError>,
 }
 
+/// A file whose content is not a valid advisory. (Files that could not be
+/// read are never stored: their cause, such as permissions, is not in the
+/// stamp, so an index is not written while one exists.)
 #[derive(serde::Serialize, serde::Deserialize)]
 struct StoredError {
     package: Option<(Ecosystem, String)>,
     path: PathBuf,
     message: String,
-    /// The file could not be read (as opposed to parsed).
-    read: bool,
 }
 
 fn key(eco: Ecosystem, name: &str) -> String {
@@ -89,12 +101,30 @@ pub fn dir() -> Option<PathBuf> {
 
 /// The index file of `db` in `dir` (one per database path).
 fn path_for(dir: &Path, db: &Database) -> PathBuf {
-    let canonical = db.path.canonicalize().unwrap_or_else(|_| db.path.clone());
     let mut h = Sha256::new();
-    h.update(canonical.as_os_str().as_encoded_bytes());
+    h.update(canonical(db).as_os_str().as_encoded_bytes());
     h.update(db.layout.as_str());
     let digest = hex(&h.finalize()[..16]);
-    dir.join(format!("{}-{digest}.idx", db.name))
+    // The name only helps a reader of the cache: keep it a plain file name.
+    let name: String = db
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
+    dir.join(format!("{name}-{digest}.idx"))
+}
+
+/// The database's path with symlinks and `.` resolved, so two spellings of
+/// one database share one index.
+fn canonical(db: &Database) -> PathBuf {
+    db.path.canonicalize().unwrap_or_else(|_| db.path.clone())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -112,7 +142,7 @@ fn build_id(db: &Database) -> String {
         "{}\0{}\0{}",
         env!("CARGO_PKG_VERSION"),
         db.layout.as_str(),
-        db.path.display()
+        canonical(db).display()
     )
 }
 
@@ -151,22 +181,33 @@ pub fn survey(db: &Database) -> Option<Survey> {
     let mut s = Survey {
         build: build_id(db),
         top: None,
+        dirs: Vec::new(),
         packages: BTreeMap::new(),
         files: None,
     };
     if let Some((dir, eco, exts)) = db.package_layout() {
         s.top = Some(mtime(&dir)?);
-        let stamps: Vec<(String, String, String)> = db::package_dirs(&dir)
+        let stamps: Vec<(String, String, u128, String)> = db::package_dirs(&dir)
             .ok()?
             .par_iter()
             .map(|pkg| {
                 let name = pkg.file_name()?.to_string_lossy().into_owned();
-                Some((eco.normalize_name(&name), name, package_stamp(pkg, exts)?))
+                // The time first: a file added while the files are listed makes
+                // the survey stale, never wrong.
+                let t = mtime(pkg)?;
+                Some((
+                    eco.normalize_name(&name),
+                    name,
+                    t,
+                    package_stamp(pkg, exts)?,
+                ))
             })
             .collect::<Option<_>>()?;
-        for (norm, name, stamp) in stamps {
+        for (norm, name, t, stamp) in stamps {
+            s.dirs.push((name.clone(), t));
             s.packages.entry(norm).or_default().push((name, stamp));
         }
+        s.dirs.sort();
         for v in s.packages.values_mut() {
             v.sort();
         }
@@ -183,25 +224,39 @@ fn still_valid(db: &Database, stored: &Survey, wanted: &Wanted) -> bool {
     if stored.build != build_id(db) {
         return false;
     }
-    let Some((dir, eco, exts)) = db.package_layout() else {
+    let Some((dir, _, exts)) = db.package_layout() else {
         let Ok(mut files) = db.files() else {
             return false;
         };
         return stored.files.is_some() && files_stamp(&db.path, &mut files) == stored.files;
     };
+    // A package directory added or removed changes the top directory's time; a
+    // file added to or removed from any package directory changes that
+    // directory's time (an advisory may be filed under another package).
     if stored.top.is_none() || mtime(&dir) != stored.top {
         return false;
     }
-    let Some(names) = wanted.get(&eco) else {
-        return true;
+    let dirs_same = || {
+        stored
+            .dirs
+            .par_iter()
+            .all(|(name, t)| mtime(&dir.join(name)) == Some(*t))
     };
-    let dirs: Vec<&(String, String)> = names
-        .iter()
-        .filter_map(|n| stored.packages.get(n))
-        .flatten()
-        .collect();
-    dirs.par_iter()
-        .all(|(name, stamp)| package_stamp(&dir.join(name), exts).as_ref() == Some(stamp))
+    // A file edited in place changes only its own size or time: compare the
+    // files of every directory that holds an advisory for a wanted package.
+    let files_same = || {
+        let wanted_dirs: Vec<&(String, String)> = wanted
+            .values()
+            .flatten()
+            .filter_map(|n| stored.packages.get(n))
+            .flatten()
+            .collect();
+        wanted_dirs
+            .par_iter()
+            .all(|(name, stamp)| package_stamp(&dir.join(name), exts).as_ref() == Some(stamp))
+    };
+    let (a, b) = rayon::join(dirs_same, files_same);
+    a && b
 }
 
 /// The advisories of `db` that concern `wanted`, from its index when that is
@@ -213,81 +268,113 @@ pub fn load(dir: &Path, db: &Database, wanted: &Wanted) -> Option<Loaded> {
 /// An index file read and its header parsed: the part of [`load`] that does
 /// not depend on the run's packages, so it can overlap lockfile parsing.
 pub struct Opened {
-    bytes: Vec<u8>,
-    body_start: usize,
+    body: Body,
     header: Header,
 }
+
+/// The records of an index: in memory, or (for a large index, such as one of
+/// osv.dev's `all.zip`) left in the file and read one by one when needed.
+enum Body {
+    Whole(Vec<u8>),
+    File(std::fs::File, u64),
+}
+
+/// Indexes up to this size are read whole; larger ones record by record.
+const READ_WHOLE: u64 = 32 << 20;
 
 /// Read the index of `db` from `dir`; `None` when it is missing or unreadable
 /// (whether it is current is decided by [`Opened::answer`]).
 pub fn open(dir: &Path, db: &Database) -> Option<Opened> {
-    let bytes = std::fs::read(path_for(dir, db)).ok()?;
-    let rest = bytes.strip_prefix(MAGIC)?;
-    let nl = memchr::memchr(b'\n', rest)?;
-    let header: Header = serde_json::from_slice(&rest[..nl]).ok()?;
-    Some(Opened {
-        body_start: MAGIC.len() + nl + 1,
-        bytes,
-        header,
-    })
+    open_reading_whole(dir, db, READ_WHOLE)
+}
+
+fn open_reading_whole(dir: &Path, db: &Database, read_whole: u64) -> Option<Opened> {
+    use std::io::{BufRead, Read};
+    let file = std::fs::File::open(path_for(dir, db)).ok()?;
+    let len = file.metadata().ok()?.len();
+    let mut r = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut line = Vec::new();
+    r.read_until(b'\n', &mut line).ok()?;
+    if line != MAGIC {
+        return None;
+    }
+    line.clear();
+    r.read_until(b'\n', &mut line).ok()?;
+    let header: Header = serde_json::from_slice(line.strip_suffix(b"\n")?).ok()?;
+    let body_start = (MAGIC.len() + line.len()) as u64;
+    let body = if len <= read_whole {
+        let mut v = Vec::with_capacity(len.saturating_sub(body_start) as usize);
+        r.read_to_end(&mut v).ok()?;
+        Body::Whole(v)
+    } else {
+        Body::File(r.into_inner(), body_start)
+    };
+    Some(Opened { body, header })
 }
 
 impl Opened {
     /// The advisories that concern `wanted`, if the index is still current for them.
     pub fn answer(self, db: &Database, wanted: &Wanted) -> Option<Loaded> {
-        let Opened {
-            bytes,
-            body_start,
-            header,
-        } = self;
+        let Opened { body, header } = self;
         if !still_valid(db, &header.survey, wanted) {
             return None;
         }
-        answer(&bytes[body_start..], header, db, wanted)
-    }
-}
-
-fn answer(body: &[u8], header: Header, db: &Database, wanted: &Wanted) -> Option<Loaded> {
-    let mut ids: Vec<u32> = wanted
-        .iter()
-        .flat_map(|(eco, names)| names.iter().map(|n| key(*eco, n)))
-        .filter_map(|k| header.packages.get(&k))
-        .flatten()
-        .copied()
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let advisories: Vec<Advisory> = ids
-        .par_iter()
-        .map(|&i| {
-            let &(off, len) = header.records.get(i as usize)?;
-            let end = off.checked_add(len)?;
-            let rec = body.get(usize::try_from(off).ok()?..usize::try_from(end).ok()?)?;
-            serde_json::from_slice(rec).ok()
-        })
-        .collect::<Option<_>>()?;
-    let mut parsed: Vec<Parsed> = advisories
-        .into_iter()
-        .map(|a| Parsed {
-            package: None,
-            result: Ok(a),
-        })
-        .collect();
-    parsed.extend(header.errors.into_iter().map(|e| Parsed {
-        package: e.package,
-        result: Err(if e.read {
-            Error::Read {
-                path: e.path,
-                source: std::io::Error::other(e.message),
+        let mut ids: Vec<u32> = wanted
+            .iter()
+            .flat_map(|(eco, names)| names.iter().map(|n| key(*eco, n)))
+            .filter_map(|k| header.packages.get(&k))
+            .flatten()
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let spans: Vec<(u64, usize)> = ids
+            .iter()
+            .map(|&i| {
+                let &(off, len) = header.records.get(i as usize)?;
+                Some((off, usize::try_from(len).ok()?))
+            })
+            .collect::<Option<_>>()?;
+        let advisories: Vec<Advisory> = match body {
+            Body::Whole(bytes) => spans
+                .par_iter()
+                .map(|&(off, len)| {
+                    let start = usize::try_from(off).ok()?;
+                    let rec = bytes.get(start..start.checked_add(len)?)?;
+                    serde_json::from_slice(rec).ok()
+                })
+                .collect::<Option<_>>()?,
+            Body::File(mut file, body_start) => {
+                use std::io::{Read, Seek, SeekFrom};
+                let mut recs = Vec::with_capacity(spans.len());
+                for &(off, len) in &spans {
+                    file.seek(SeekFrom::Start(body_start.checked_add(off)?))
+                        .ok()?;
+                    let mut rec = Vec::new();
+                    (&mut file).take(len as u64).read_to_end(&mut rec).ok()?;
+                    recs.push(rec);
+                }
+                recs.par_iter()
+                    .map(|rec| serde_json::from_slice(rec).ok())
+                    .collect::<Option<_>>()?
             }
-        } else {
-            Error::Advisory {
+        };
+        let mut parsed: Vec<Parsed> = advisories
+            .into_iter()
+            .map(|a| Parsed {
+                package: None,
+                result: Ok(a),
+            })
+            .collect();
+        parsed.extend(header.errors.into_iter().map(|e| Parsed {
+            package: e.package,
+            result: Err(Error::Advisory {
                 path: e.path,
                 message: e.message,
-            }
-        }),
-    }));
-    Some(db.keep_wanted(parsed, Some(wanted)))
+            }),
+        }));
+        Some(db.keep_wanted(parsed, Some(wanted)))
+    }
 }
 
 /// Write the index of `db`, surveyed as `survey` before it was parsed into `all`.
@@ -325,27 +412,48 @@ pub(crate) fn write(
         }
     }
     for p in all {
-        if let Err(e) = &p.result {
-            let (path, message, read) = match e {
-                Error::Read { path, source } => (path.clone(), source.to_string(), true),
-                Error::Advisory { path, message } => (path.clone(), message.clone(), false),
-                // Whole-database failures stop the parse before an index is written.
-                Error::Database { .. } | Error::Update { .. } => return Ok(()),
-            };
-            header.errors.push(StoredError {
+        match &p.result {
+            Ok(a) => {
+                // Filed under another package's directory: that directory's
+                // files are checked whenever a package the advisory names is.
+                let Some((_, home)) = &p.package else {
+                    continue;
+                };
+                let Some(home_dirs) = survey.packages.get(home).cloned() else {
+                    continue;
+                };
+                for af in &a.affected {
+                    if af.name != *home {
+                        let v = header.survey.packages.entry(af.name.clone()).or_default();
+                        v.extend(home_dirs.iter().cloned());
+                        v.sort();
+                        v.dedup();
+                    }
+                }
+            }
+            Err(Error::Advisory { path, message }) => header.errors.push(StoredError {
                 package: p.package.clone(),
-                path,
-                message,
-                read,
-            });
+                path: path.clone(),
+                message: message.clone(),
+            }),
+            // Unreadable files (their cause is not in the stamp) and
+            // whole-database failures: no index; the next run parses again.
+            Err(Error::Read { .. } | Error::Database { .. } | Error::Update { .. }) => {
+                return Ok(());
+            }
         }
     }
     std::fs::create_dir_all(dir)?;
     // Written aside and renamed: a concurrent run sees the old index or the new one.
+    static WRITES: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    let tmp = dir.join(format!(".tmp-{}-{nanos}", std::process::id()));
+    let tmp = dir.join(format!(
+        ".tmp-{}-{nanos}-{}",
+        std::process::id(),
+        WRITES.fetch_add(1, Ordering::Relaxed)
+    ));
     let written = (|| {
         let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
         w.write_all(MAGIC)?;
@@ -577,5 +685,150 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(&f, text).unwrap();
         assert!(load(&cache, &db, &all).is_none(), "rewritten file");
+    }
+
+    fn ids(l: &Loaded) -> Vec<String> {
+        let mut v: Vec<String> = l.advisories.iter().map(|a| a.id.clone()).collect();
+        v.sort();
+        v
+    }
+
+    fn tick() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+
+    #[test]
+    fn an_advisory_filed_under_another_package_is_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = copy_rustsec(&tmp.path().join("rustsec"));
+        let cache = tmp.path().join("cache");
+        prepare(&cache, &db).unwrap();
+        let other = only("fixture-unmaintained");
+        assert_eq!(
+            ids(&load(&cache, &db, &other).unwrap()),
+            ["RUSTSEC-2099-0002"]
+        );
+        // Added to fixture-vuln/, naming fixture-unmaintained: no new directory.
+        let cross = db.path.join("crates/fixture-vuln/RUSTSEC-2099-0100.md");
+        let text =
+            std::fs::read_to_string(db.path.join("crates/fixture-vuln/RUSTSEC-2099-0001.md"))
+                .unwrap()
+                .replace("RUSTSEC-2099-0001", "RUSTSEC-2099-0100")
+                .replace(
+                    r#"package = "fixture-vuln""#,
+                    r#"package = "fixture-unmaintained""#,
+                );
+        tick();
+        std::fs::write(&cross, &text).unwrap();
+        assert!(load(&cache, &db, &other).is_none(), "an added file is seen");
+        prepare(&cache, &db).unwrap();
+        assert_eq!(
+            ids(&load(&cache, &db, &other).unwrap()),
+            ["RUSTSEC-2099-0002", "RUSTSEC-2099-0100"]
+        );
+        // Edited in place: only its own directory's stamp says so.
+        tick();
+        std::fs::write(&cross, text.replace(">= 1.2.0", ">= 1.3.0")).unwrap();
+        assert!(load(&cache, &db, &other).is_none(), "an edit is seen");
+    }
+
+    #[test]
+    fn symlinked_advisories_are_stamped_by_their_target() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = copy_rustsec(&tmp.path().join("rustsec"));
+        let cache = tmp.path().join("cache");
+        let real = db.path.join("crates/fixture-vuln/RUSTSEC-2099-0001.md");
+        let target = tmp.path().join("elsewhere.md");
+        std::fs::rename(&real, &target).unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&target, &real).unwrap();
+        #[cfg(not(unix))]
+        std::fs::copy(&target, &real).unwrap();
+        prepare(&cache, &db).unwrap();
+        let vuln = only("fixture-vuln");
+        assert!(load(&cache, &db, &vuln).is_some());
+        tick();
+        let text = std::fs::read_to_string(&target).unwrap();
+        std::fs::write(&target, text.replace(">= 1.2.0", ">= 1.3.0")).unwrap();
+        if cfg!(unix) {
+            assert!(load(&cache, &db, &vuln).is_none(), "the target changed");
+        }
+    }
+
+    #[test]
+    fn unreadable_files_are_never_cached() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = copy_rustsec(&tmp.path().join("rustsec"));
+        let cache = tmp.path().join("cache");
+        let s = survey(&db).unwrap();
+        let mut all = db.parse_all().unwrap();
+        all.push(Parsed {
+            package: Some((Ecosystem::CratesIo, "fixture-vuln".into())),
+            result: Err(Error::Read {
+                path: db.path.join("crates/fixture-vuln/x.md"),
+                source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+            }),
+        });
+        write(&cache, &db, &s, &all).unwrap();
+        assert!(!path_for(&cache, &db).exists());
+        // Content errors are stamped, so they are.
+        all.pop();
+        all.push(Parsed {
+            package: Some((Ecosystem::CratesIo, "fixture-vuln".into())),
+            result: Err(Error::Advisory {
+                path: db.path.join("crates/fixture-vuln/x.md"),
+                message: "no front matter".into(),
+            }),
+        });
+        write(&cache, &db, &s, &all).unwrap();
+        assert!(path_for(&cache, &db).exists());
+    }
+
+    #[test]
+    fn a_large_index_is_read_record_by_record_with_the_same_answer() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = tmp.path().join("cache");
+        for name in ["rustsec", "pypa", "osv"] {
+            let db = fixture(name);
+            prepare(&cache, &db).unwrap();
+            let all = everything(&db);
+            let whole = open_reading_whole(&cache, &db, u64::MAX).unwrap();
+            assert!(matches!(whole.body, Body::Whole(_)));
+            let file = open_reading_whole(&cache, &db, 0).unwrap();
+            assert!(matches!(file.body, Body::File(..)));
+            let (a, b) = (
+                whole.answer(&db, &all).unwrap(),
+                file.answer(&db, &all).unwrap(),
+            );
+            assert!(!a.advisories.is_empty());
+            assert_eq!(summary(&a), summary(&b), "{name}");
+        }
+    }
+
+    #[test]
+    fn two_spellings_of_a_database_share_one_index() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = copy_rustsec(&tmp.path().join("rustsec"));
+        let cache = tmp.path().join("cache");
+        prepare(&cache, &db).unwrap();
+        let again = super::super::db::open(&tmp.path().join("./rustsec/../rustsec")).unwrap();
+        assert_ne!(again.path, db.path);
+        assert!(load(&cache, &again, &only("fixture-vuln")).is_some());
+    }
+
+    #[test]
+    fn index_file_names_stay_in_the_cache() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut db = fixture("osv");
+        db.name = "/abs/../name with spaces".into();
+        let p = path_for(tmp.path(), &db);
+        assert_eq!(p.parent(), Some(tmp.path()));
+        assert!(
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("_abs____name_with_spaces-")
+        );
     }
 }

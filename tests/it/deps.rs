@@ -912,8 +912,10 @@ fn pypa_snapshot_finds_known_django_advisories() {
     assert!(ids.iter().any(|i| i == "PYSEC-2018-28"), "{ids:?}");
 }
 
-/// Compare with cargo-audit on the same Cargo.lock and snapshot, when it is installed
-/// (`cargo install cargo-audit --locked`; see README).
+/// Compare with cargo-audit on the same Cargo.lock and snapshot, when it is
+/// installed (`cargo install cargo-audit --locked --no-default-features`; see
+/// README): a lockfile with every advised crate, this project's own, and the
+/// real lockfiles that crates ship in this machine's cargo registry.
 #[test]
 fn advisory_ids_match_cargo_audit() {
     let Some(native) = shared("rustsec") else {
@@ -924,20 +926,44 @@ fn advisory_ids_match_cargo_audit() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        eprintln!("SKIPPED: cargo-audit is not installed (cargo install cargo-audit --locked)");
+        eprintln!(
+            "SKIPPED: cargo-audit is not installed (cargo install cargo-audit --locked --no-default-features)"
+        );
         return;
     }
     let dir = tempdir();
-    write(dir.path(), "Cargo.lock", every_crate_lockfile(&native));
-    for lock in [dir.path().join("Cargo.lock"), manifest().join("Cargo.lock")] {
+    write(
+        dir.path(),
+        "every/Cargo.lock",
+        every_crate_lockfile(&native),
+    );
+    let mut locks = vec![
+        dir.path().join("every/Cargo.lock"),
+        manifest().join("Cargo.lock"),
+    ];
+    locks.extend(registry_lockfiles(40));
+    let mut compared = 0;
+    let mut with_findings = 0;
+    let mut most_packages = 0;
+    for (i, lock) in locks.iter().enumerate() {
+        // A copy in a directory of its own: nothing next to it (a crate's own
+        // config files) can change either tool's answer.
+        let lockdir = dir.path().join(format!("lock{i}"));
+        std::fs::create_dir_all(&lockdir).unwrap();
+        let text = std::fs::read_to_string(lock).unwrap();
+        std::fs::write(lockdir.join("Cargo.lock"), &text).unwrap();
         let out = std::process::Command::new("cargo")
             .args(["audit", "--json", "--no-fetch", "--no-yanked", "--db"])
             .arg(&native)
             .arg("-f")
-            .arg(&lock)
+            .arg(lockdir.join("Cargo.lock"))
             .output()
             .unwrap();
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let Ok(v) = serde_json::from_slice::<Value>(&out.stdout) else {
+            // cargo-audit cannot read it (e.g. a lockfile format it does not know): nothing to compare.
+            eprintln!("cargo-audit could not audit {}", lock.display());
+            continue;
+        };
         let theirs: BTreeSet<(String, String)> = v["vulnerabilities"]["list"]
             .as_array()
             .unwrap()
@@ -953,9 +979,8 @@ fn advisory_ids_match_cargo_audit() {
                 )
             })
             .collect();
-        let lockdir = lock.parent().unwrap();
         let r = run_in(
-            lockdir,
+            &lockdir,
             &[
                 "deps",
                 "Cargo.lock",
@@ -980,5 +1005,40 @@ fn advisory_ids_match_cargo_audit() {
             })
             .collect();
         assert_eq!(ours, theirs, "{}", lock.display());
+        compared += 1;
+        with_findings += usize::from(!ours.is_empty());
+        most_packages = most_packages.max(text.matches("[[package]]").count());
     }
+    eprintln!(
+        "compared {compared} lockfiles with cargo-audit ({with_findings} with vulnerabilities, largest {most_packages} packages)"
+    );
+    assert!(compared >= 2, "the generated and this project's lockfile");
+    assert!(most_packages >= 300, "{most_packages}");
+}
+
+/// Up to `max` real Cargo.lock files that crates ship in their packages, from
+/// the cargo registry's unpacked sources (spread over the sorted list).
+fn registry_lockfiles(max: usize) -> Vec<PathBuf> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let Some(src) = home.map(|h| h.join("registry/src")) else {
+        return Vec::new();
+    };
+    let mut all: Vec<PathBuf> = std::fs::read_dir(&src)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|index| {
+            std::fs::read_dir(index.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .map(|krate| krate.path().join("Cargo.lock"))
+        .filter(|p| p.is_file())
+        .collect();
+    all.sort();
+    let step = all.len().div_ceil(max).max(1);
+    all.into_iter().step_by(step).collect()
 }
