@@ -56,18 +56,23 @@ cp testdata/lockfiles/npm-v3/package-lock.json "$W/big/" 2>/dev/null || true
 measure() {
   local name=$1; shift
   hyperfine -N -i -w 3 -r "$RUNS" ${PREPARE:+--prepare "$PREPARE"} --export-json "$W/h.json" "$*" >/dev/null 2>&1
-  python3 - "$name" "$W/h.json" <<'PY'
+  # Peak memory: one more run under /usr/bin/time (maximum RSS, KB).
+  [ -n "${PREPARE:-}" ] && $PREPARE
+  /usr/bin/time -f %M -o "$W/rss" "$@" >/dev/null 2>&1 || true
+  python3 - "$name" "$W/h.json" "$W/rss" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[2]))["results"][0]
-print("| %-44s | %8.1f | %6.1f |" % (sys.argv[1], r["median"] * 1000, r.get("user", 0) * 1000))
+rss = int(open(sys.argv[3]).read().split()[-1]) / 1024
+print("| %-44s | %8.1f | %6.1f | %5.1f |" % (sys.argv[1], r["median"] * 1000, r.get("user", 0) * 1000, rss))
 PY
 }
 
-echo "| 1,500-package Cargo.lock vs RustSec snapshot | median ms | user ms |"
-echo "|---|---|---|"
+echo "| 1,500-package Cargo.lock vs RustSec snapshot | median ms | user ms | peak MB |"
+echo "|---|---|---|---|"
 mkdir -p "$W/cargo" && cp "$W/big/Cargo.lock" "$W/cargo/"
 measure "preflight deps (realistic)" "$PF" deps "$W/real/Cargo.lock" --db "$DB/rustsec" -q -f json
 [ -x "$AUDIT" ] && measure "cargo audit --no-fetch (realistic)" "$AUDIT" audit --db "$DB/rustsec" --no-fetch --no-yanked -f "$W/real/Cargo.lock" --json
+[ -d "$DB/rustsec-osv" ] && measure "preflight deps (realistic), RustSec as flat OSV" "$PF" deps "$W/real/Cargo.lock" --db "$DB/rustsec-osv" -q -f json
 PREPARE="rm -rf $W/cache" measure "preflight deps, first run (builds the index)" "$PF" deps "$W/real/Cargo.lock" --db "$DB/rustsec" -q -f json
 measure "preflight deps (every advisory crate)" "$PF" deps "$W/cargo/Cargo.lock" --db "$DB/rustsec" -q -f json
 if [ -x "$AUDIT" ]; then
@@ -76,7 +81,7 @@ else
   echo "(cargo-audit not found: install it with cargo install cargo-audit --locked --no-default-features)"
 fi
 echo
-echo "| mixed project: Cargo + Python + npm lockfiles | median ms | user ms |"
-echo "|---|---|---|"
+echo "| mixed project: Cargo + Python + npm lockfiles | median ms | user ms | peak MB |"
+echo "|---|---|---|---|"
 measure "preflight deps (RustSec + PyPA + OSV dir)" "$PF" deps "$W/big" --db "$DB/rustsec" --db "$DB/pypa" --db testdata/advisory-db/osv -q -f json
 rm -rf "$W"

@@ -1007,6 +1007,12 @@ fn advisory_ids_match_cargo_audit() {
         assert_eq!(ours, theirs, "{}", lock.display());
         compared += 1;
         with_findings += usize::from(!ours.is_empty());
+        if i == 0 {
+            eprintln!(
+                "every advised crate: {} findings, equal to cargo-audit's",
+                ours.len()
+            );
+        }
         most_packages = most_packages.max(text.matches("[[package]]").count());
     }
     eprintln!(
