@@ -58,8 +58,7 @@ pub struct Survey {
     /// (ns), which changes when a file is added to or removed from it.
     dirs: Vec<(String, u128)>,
     /// Per-package layouts: normalized package name → (directory name, stamp
-    /// of its files) for every directory holding an advisory that names the
-    /// package: its own, and any other that files an advisory for it.
+    /// of its files) of the directories named after it.
     packages: BTreeMap<String, Vec<(String, String)>>,
     /// Flat layouts: stamp of every file.
     files: Option<String>,
@@ -74,6 +73,9 @@ struct Header {
     packages: HashMap<String, Vec<u32>>,
     /// Files that failed to parse when the index was written.
     errors: Vec<StoredError>,
+    /// Per-package layouts: normalized package name → the (normalized) names
+    /// of other package directories that hold an advisory naming it.
+    filed_under: BTreeMap<String, Vec<String>>,
 }
 
 /// A file whose content is not a valid advisory. (Files that could not be
@@ -218,45 +220,56 @@ pub fn survey(db: &Database) -> Option<Survey> {
     Some(s)
 }
 
-/// Does `stored` still describe `db` for a run that wants `wanted`? Checks
-/// only the wanted packages' directories in per-package layouts.
-fn still_valid(db: &Database, stored: &Survey, wanted: &Wanted) -> bool {
+/// Is the index current, as far as it does not depend on the run's packages?
+/// (so it can run while the lockfiles are parsed): build, layout and path; for
+/// per-package layouts the times of the directory of packages and of every
+/// package directory (a package directory added or removed changes the first,
+/// a file added to or removed from a package directory changes its own; an
+/// advisory may be filed under another package); for flat layouts, every file.
+fn valid_for_any_run(db: &Database, stored: &Survey) -> bool {
     if stored.build != build_id(db) {
         return false;
     }
-    let Some((dir, _, exts)) = db.package_layout() else {
+    let Some((dir, _, _)) = db.package_layout() else {
         let Ok(mut files) = db.files() else {
             return false;
         };
         return stored.files.is_some() && files_stamp(&db.path, &mut files) == stored.files;
     };
-    // A package directory added or removed changes the top directory's time; a
-    // file added to or removed from any package directory changes that
-    // directory's time (an advisory may be filed under another package).
-    if stored.top.is_none() || mtime(&dir) != stored.top {
-        return false;
-    }
-    let dirs_same = || {
-        stored
+    stored.top.is_some()
+        && mtime(&dir) == stored.top
+        && stored
             .dirs
             .par_iter()
             .all(|(name, t)| mtime(&dir.join(name)) == Some(*t))
+}
+
+/// Is the index current for the run's packages? A file edited in place
+/// changes only its own size or time, so compare the files of every directory
+/// that holds an advisory for a wanted package.
+fn valid_for(db: &Database, header: &Header, wanted: &Wanted) -> bool {
+    let Some((dir, _, exts)) = db.package_layout() else {
+        return true;
     };
-    // A file edited in place changes only its own size or time: compare the
-    // files of every directory that holds an advisory for a wanted package.
-    let files_same = || {
-        let wanted_dirs: Vec<&(String, String)> = wanted
+    let stored = &header.survey;
+    let mut homes: Vec<&String> = wanted.values().flatten().collect();
+    homes.extend(
+        wanted
             .values()
             .flatten()
-            .filter_map(|n| stored.packages.get(n))
-            .flatten()
-            .collect();
-        wanted_dirs
-            .par_iter()
-            .all(|(name, stamp)| package_stamp(&dir.join(name), exts).as_ref() == Some(stamp))
-    };
-    let (a, b) = rayon::join(dirs_same, files_same);
-    a && b
+            .filter_map(|n| header.filed_under.get(n))
+            .flatten(),
+    );
+    homes.sort();
+    homes.dedup();
+    let wanted_dirs: Vec<&(String, String)> = homes
+        .into_iter()
+        .filter_map(|n| stored.packages.get(n))
+        .flatten()
+        .collect();
+    wanted_dirs
+        .par_iter()
+        .all(|(name, stamp)| package_stamp(&dir.join(name), exts).as_ref() == Some(stamp))
 }
 
 /// The advisories of `db` that concern `wanted`, from its index when that is
@@ -282,8 +295,9 @@ enum Body {
 /// Indexes up to this size are read whole; larger ones record by record.
 const READ_WHOLE: u64 = 32 << 20;
 
-/// Read the index of `db` from `dir`; `None` when it is missing or unreadable
-/// (whether it is current is decided by [`Opened::answer`]).
+/// Read the index of `db` from `dir`; `None` when it is missing, unreadable or
+/// stale for any run (whether it is current for the run's packages is decided
+/// by [`Opened::answer`]).
 pub fn open(dir: &Path, db: &Database) -> Option<Opened> {
     open_reading_whole(dir, db, READ_WHOLE)
 }
@@ -301,6 +315,9 @@ fn open_reading_whole(dir: &Path, db: &Database, read_whole: u64) -> Option<Open
     line.clear();
     r.read_until(b'\n', &mut line).ok()?;
     let header: Header = serde_json::from_slice(line.strip_suffix(b"\n")?).ok()?;
+    if !valid_for_any_run(db, &header.survey) {
+        return None;
+    }
     let body_start = (MAGIC.len() + line.len()) as u64;
     let body = if len <= read_whole {
         let mut v = Vec::with_capacity(len.saturating_sub(body_start) as usize);
@@ -316,7 +333,7 @@ impl Opened {
     /// The advisories that concern `wanted`, if the index is still current for them.
     pub fn answer(self, db: &Database, wanted: &Wanted) -> Option<Loaded> {
         let Opened { body, header } = self;
-        if !still_valid(db, &header.survey, wanted) {
+        if !valid_for(db, &header, wanted) {
             return None;
         }
         let mut ids: Vec<u32> = wanted
@@ -395,6 +412,7 @@ pub(crate) fn write(
         records: Vec::with_capacity(records.len()),
         packages: HashMap::new(),
         errors: Vec::new(),
+        filed_under: BTreeMap::new(),
     };
     let mut off = 0u64;
     for (i, (a, rec)) in ok.iter().zip(&records).enumerate() {
@@ -419,15 +437,12 @@ pub(crate) fn write(
                 let Some((_, home)) = &p.package else {
                     continue;
                 };
-                let Some(home_dirs) = survey.packages.get(home).cloned() else {
-                    continue;
-                };
                 for af in &a.affected {
                     if af.name != *home {
-                        let v = header.survey.packages.entry(af.name.clone()).or_default();
-                        v.extend(home_dirs.iter().cloned());
-                        v.sort();
-                        v.dedup();
+                        let v = header.filed_under.entry(af.name.clone()).or_default();
+                        if !v.contains(home) {
+                            v.push(home.clone());
+                        }
                     }
                 }
             }
@@ -721,7 +736,12 @@ mod tests {
         tick();
         std::fs::write(&cross, &text).unwrap();
         assert!(load(&cache, &db, &other).is_none(), "an added file is seen");
-        prepare(&cache, &db).unwrap();
+        assert!(prepare(&cache, &db).unwrap());
+        assert!(
+            is_current(&cache, &db),
+            "cross-filed advisories keep the index current"
+        );
+        assert!(!prepare(&cache, &db).unwrap(), "and it is not rewritten");
         assert_eq!(
             ids(&load(&cache, &db, &other).unwrap()),
             ["RUSTSEC-2099-0002", "RUSTSEC-2099-0100"]
