@@ -165,6 +165,34 @@ pub fn audit_into(
         .map(|(d, o)| d.load_opened(Some(&wanted), o))
         .collect();
     let t_load = t0.elapsed();
+    // Packages of an ecosystem that no database has advisories for would pass
+    // unchecked: say so (e.g. npm lockfiles with only RustSec and PyPA).
+    let covered: BTreeSet<_> = loaded
+        .iter()
+        .flat_map(|l| l.covers.iter().copied())
+        .collect();
+    let mut uncovered: BTreeMap<_, (usize, BTreeSet<&str>)> = BTreeMap::new();
+    for p in found
+        .packages
+        .iter()
+        .filter(|p| !covered.contains(&p.ecosystem))
+    {
+        let e = uncovered.entry(p.ecosystem).or_default();
+        e.0 += 1;
+        e.1.insert(&p.path);
+    }
+    for (eco, (n, paths)) in uncovered {
+        let mut shown: Vec<&str> = paths.iter().copied().take(3).collect();
+        let more = format!("{} more", paths.len().saturating_sub(3));
+        if paths.len() > 3 {
+            shown.push(&more);
+        }
+        report.notes.push(format!(
+            "warning: no advisory database covers {eco}: {n} package(s) in {} not audited; \
+             add an OSV database for {eco} with --db (e.g. osv.dev's {eco}/all.zip)",
+            shown.join(", ")
+        ));
+    }
     let mut advisories = Vec::new();
     for (order, l) in loaded.into_iter().enumerate() {
         for e in l.errors {

@@ -194,10 +194,11 @@ impl Range {
                 _ => {}
             }
         }
-        let limited = events
-            .iter()
-            .any(|(b, e)| matches!(e, Event::Limit(_)) && b.cmp_version(v) != Ordering::Greater);
-        Ok(affected && !limited)
+        // OSV: with `limit` events, a version is in the range only below at least one of them.
+        let mut limits = events.iter().filter(|(_, e)| matches!(e, Event::Limit(_)));
+        let below_a_limit = limits.clone().next().is_none()
+            || limits.any(|(b, _)| b.cmp_version(v) == Ordering::Greater);
+        Ok(affected && below_a_limit)
     }
 }
 
@@ -324,6 +325,11 @@ mod tests {
         assert!(!hit(c, &r, "2.0.0"));
         let r = range(RangeKind::Semver, &[i("1.0.0"), lim("*")]);
         assert!(hit(c, &r, "9.0.0"));
+        // Several limits: below any one of them is enough.
+        let r = range(RangeKind::Semver, &[i("0"), lim("1.0.0"), lim("3.0.0")]);
+        assert!(hit(c, &r, "0.5.0"));
+        assert!(hit(c, &r, "2.0.0"));
+        assert!(!hit(c, &r, "3.0.0"));
         // introduced == fixed is empty.
         let r = range(RangeKind::Semver, &[i("1.0.0"), f("1.0.0")]);
         assert!(!hit(c, &r, "1.0.0"));

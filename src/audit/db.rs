@@ -62,8 +62,10 @@ pub type Wanted = BTreeMap<Ecosystem, BTreeSet<String>>;
 pub struct Loaded {
     /// Advisories that name a wanted package.
     pub advisories: Vec<Advisory>,
-    /// Advisory records considered.
+    /// Advisory files (or records of an `all.zip`) in the database, parsed or not.
     pub files: usize,
+    /// Ecosystems the database has advisories for.
+    pub covers: BTreeSet<Ecosystem>,
     /// Per-file failures.
     pub errors: Vec<Error>,
 }
@@ -203,7 +205,7 @@ impl Database {
                 .and_then(|dir| super::index::load(dir, self, wanted)),
         };
         if let Some(hit) = hit {
-            return hit;
+            return self.not_empty(hit);
         }
         // Surveyed before parsing: a change during the parse makes the index stale, never wrong.
         let survey = cache.as_ref().and_then(|_| super::index::survey(self));
@@ -213,10 +215,24 @@ impl Database {
                     // The index only saves time: failing to write it changes nothing.
                     let _ = super::index::write(dir, self, survey, &all);
                 }
-                self.keep_wanted(all, Some(wanted))
+                self.not_empty(self.keep_wanted(all, Some(wanted)))
             }
             Err(e) => Loaded::failed(e),
         }
+    }
+
+    /// A database without a single advisory file is a mistake (a wrong
+    /// `--db`, an empty checkout), never a clean result.
+    fn not_empty(&self, l: Loaded) -> Loaded {
+        if l.files > 0 {
+            return l;
+        }
+        Loaded::failed(Error::Database {
+            path: self.path.clone(),
+            message: "holds no advisories (expected RustSec's crates/, PyPA's vulns/, \
+                      OSV .json/.yaml records or an osv.dev all.zip)"
+                .into(),
+        })
     }
 
     /// Can this database name a package of an ecosystem for which `has` is
@@ -280,6 +296,11 @@ impl Database {
             files: parsed.len(),
             ..Default::default()
         };
+        out.covers = parsed
+            .iter()
+            .flat_map(|p| p.result.iter().flat_map(|a| &a.affected))
+            .map(|af| af.ecosystem)
+            .collect();
         for p in parsed {
             match p.result {
                 Ok(mut a) => {

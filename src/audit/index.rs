@@ -383,6 +383,7 @@ impl Opened {
                 result: Ok(a),
             })
             .collect();
+        let files = header.records.len() + header.errors.len();
         parsed.extend(header.errors.into_iter().map(|e| Parsed {
             package: e.package,
             result: Err(Error::Advisory {
@@ -390,7 +391,14 @@ impl Opened {
                 message: e.message,
             }),
         }));
-        Some(db.keep_wanted(parsed, Some(wanted)))
+        let mut loaded = db.keep_wanted(parsed, Some(wanted));
+        loaded.files = files;
+        loaded.covers = header
+            .packages
+            .keys()
+            .filter_map(|k| Ecosystem::from_osv(k.split('\0').next()?))
+            .collect();
+        Some(loaded)
     }
 }
 

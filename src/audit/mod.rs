@@ -78,11 +78,62 @@ pub enum Error {
 pub struct Ignore {
     /// Advisory id or alias.
     pub id: String,
-    /// Why it does not apply (required).
+    /// Why it does not apply (required, not blank).
+    #[serde(deserialize_with = "non_blank")]
     pub reason: String,
-    /// `YYYY-MM-DD`: the ignore stops applying after this day.
-    #[serde(default)]
+    /// `YYYY-MM-DD` (a string or a TOML date): the ignore stops applying after this day.
+    #[serde(default, deserialize_with = "calendar_date")]
     pub expires: Option<String>,
+}
+
+fn non_blank<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = <String as serde::Deserialize>::deserialize(d)?;
+    if s.trim().is_empty() {
+        return Err(serde::de::Error::custom(
+            "`reason` must say why the advisory does not apply",
+        ));
+    }
+    Ok(s)
+}
+
+fn calendar_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Date {
+        Text(String),
+        Toml(toml::value::Datetime),
+    }
+    let s = match <Date as serde::Deserialize>::deserialize(d)? {
+        Date::Text(s) => s,
+        Date::Toml(t) => t.to_string(),
+    };
+    if !is_calendar_date(&s) {
+        return Err(serde::de::Error::custom(format!(
+            "`expires` must be a date YYYY-MM-DD, not {s:?}"
+        )));
+    }
+    Ok(Some(s))
+}
+
+/// `YYYY-MM-DD` naming a day that exists.
+fn is_calendar_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<u32>().ok();
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&d)
 }
 
 /// The audit's result, ready to merge into a report.
@@ -253,13 +304,20 @@ fn merge_aliases(mut hits: Vec<Hit<'_>>) -> Vec<Vec<Hit<'_>>> {
         let mut i = 0;
         while i < groups.len() {
             // Distinct advisories of one database stay apart even when they share an
-            // alias (several RUSTSEC entries can cite one CVE); only the same advisory
-            // seen through different databases is merged.
+            // alias (several RUSTSEC entries can cite one CVE); within a database only
+            // records that name each other (a PYSEC record and its GHSA twin in an
+            // osv.dev export) are the same advisory. Across databases any shared id is.
             let same_db = groups[i]
                 .1
                 .iter()
                 .any(|g| g.adv.database_order == h.adv.database_order);
-            if same_db || groups[i].0.is_disjoint(&ids) {
+            let twins = || {
+                groups[i]
+                    .1
+                    .iter()
+                    .any(|g| g.adv.aliases.contains(&h.adv.id) || h.adv.aliases.contains(&g.adv.id))
+            };
+            if groups[i].0.is_disjoint(&ids) || (same_db && !twins()) {
                 i += 1;
                 continue;
             }
@@ -418,15 +476,7 @@ pub fn apply_ignores(findings: &mut [Finding], ignores: &[Ignore], today: &str) 
     let mut used = vec![false; ignores.len()];
     for (i, ig) in ignores.iter().enumerate() {
         if let Some(e) = &ig.expires {
-            let valid = e.len() == 10
-                && e.bytes().enumerate().all(|(k, b)| {
-                    if k == 4 || k == 7 {
-                        b == b'-'
-                    } else {
-                        b.is_ascii_digit()
-                    }
-                });
-            if !valid {
+            if !is_calendar_date(e) {
                 notes.push(format!(
                     ".preflight.toml: deps.ignore {}: expires {e:?} is not a YYYY-MM-DD date; the entry is not applied",
                     ig.id
@@ -545,6 +595,62 @@ mod tests {
             "unrated advisories count as high"
         );
         assert_eq!(out.rules.len(), 2);
+    }
+
+    #[test]
+    fn twins_in_one_database_are_one_finding_but_a_shared_cve_is_not() {
+        let p = Ecosystem::PyPI;
+        let c = Ecosystem::CratesIo;
+        // An osv.dev export: a PYSEC record and its GHSA twin name each other.
+        let advs = dedup_by_id(vec![
+            adv(
+                "PYSEC-2099-50",
+                &["GHSA-fx00-0000-0050", "CVE-2099-50"],
+                p,
+                "demo",
+                "2.0",
+                0,
+            ),
+            adv(
+                "GHSA-fx00-0000-0050",
+                &["PYSEC-2099-50", "CVE-2099-50"],
+                p,
+                "demo",
+                "2.0",
+                0,
+            ),
+            // Two RustSec advisories citing one CVE are two advisories.
+            adv(
+                "RUSTSEC-2099-0100",
+                &["CVE-2099-77"],
+                c,
+                "demo-rs",
+                "2.0.0",
+                0,
+            ),
+            adv(
+                "RUSTSEC-2099-0101",
+                &["CVE-2099-77"],
+                c,
+                "demo-rs",
+                "2.0.0",
+                0,
+            ),
+        ]);
+        let pkgs = [
+            pkg(p, "demo", "1.0", "requirements.txt", 1),
+            pkg(c, "demo-rs", "1.0.0", "Cargo.lock", 5),
+        ];
+        let out = audit(&pkgs, &advs);
+        let ids: Vec<&str> = out.findings.iter().map(|f| f.rule_id.as_str()).collect();
+        assert_eq!(ids.len(), 3, "{ids:?}");
+        assert!(ids.contains(&"RUSTSEC-2099-0100") && ids.contains(&"RUSTSEC-2099-0101"));
+        assert_eq!(
+            ids.iter()
+                .filter(|i| ["PYSEC-2099-50", "GHSA-fx00-0000-0050"].contains(i))
+                .count(),
+            1
+        );
     }
 
     #[test]

@@ -368,6 +368,34 @@ fn fail_on_and_ignores_with_reason_and_expiry() {
     let r = deps(dir.path(), ".", &[]);
     r.expect_code(2);
     assert!(r.stderr.contains("reason"), "{}", r.stderr);
+    // So is a blank reason, and a date that does not exist.
+    for (entry, says) in [
+        ("reason = \"  \"", "reason"),
+        ("reason = \"r\"\nexpires = \"2025-13-45\"", "expires"),
+    ] {
+        write(
+            dir.path(),
+            ".preflight.toml",
+            format!("[[deps.ignore]]\nid = \"RUSTSEC-2099-0001\"\n{entry}\n"),
+        );
+        let r = deps(dir.path(), ".", &[]);
+        r.expect_code(2);
+        assert!(r.stderr.contains(says), "{}", r.stderr);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    }
+    // A TOML date (unquoted) is as good as a string.
+    write(
+        dir.path(),
+        ".preflight.toml",
+        "[[deps.ignore]]\nid = \"CVE-2099-0001\"\nreason = \"build script only\"\nexpires = 2999-12-31\n",
+    );
+    let r = deps(dir.path(), ".", &[]);
+    let report = r.json();
+    assert!(
+        of_rule(&report, "RUSTSEC-2099-0001")[0]
+            .get("suppressed")
+            .is_some()
+    );
 }
 
 #[test]
@@ -1047,4 +1075,40 @@ fn registry_lockfiles(max: usize) -> Vec<PathBuf> {
     all.sort();
     let step = all.len().div_ceil(max).max(1);
     all.into_iter().step_by(step).collect()
+}
+
+/// Never a silent pass: a `--db` with no advisories is an error, and packages
+/// of an ecosystem no database covers are named in a warning.
+#[test]
+fn empty_databases_and_uncovered_ecosystems_are_never_silent() {
+    let tmp = tempdir();
+    std::fs::create_dir_all(tmp.path().join("empty")).unwrap();
+    let npm = manifest().join("testdata/lockfiles/npm-v3");
+    let empty = tmp.path().join("empty");
+    let r = run_in(
+        &npm,
+        &["deps", ".", "-f", "json", "--db", empty.to_str().unwrap()],
+    );
+    r.expect_code(2);
+    let report = r.json();
+    assert!(
+        report["errors"].to_string().contains("holds no advisories"),
+        "{report}"
+    );
+    // RustSec and PyPA only: the npm packages are not audited, and the run says so.
+    let rustsec = testdata("advisory-db/rustsec");
+    let pypa = testdata("advisory-db/pypa");
+    let r = run_in(
+        &npm,
+        &["deps", ".", "-f", "json", "--db", &rustsec, "--db", &pypa],
+    );
+    r.expect_code(0);
+    let n = notes(&r.json());
+    assert!(
+        n.contains("no advisory database covers npm") && n.contains("package-lock.json"),
+        "{n}"
+    );
+    // With an OSV database that has npm advisories, no such warning.
+    let r = deps(&npm, ".", &[]);
+    assert!(!notes(&r.json()).contains("covers npm"));
 }

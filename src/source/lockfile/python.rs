@@ -197,9 +197,12 @@ enum Req {
 
 /// One requirement line (comments already stripped): `name[extras] == 1.2 ; markers --hash=...`.
 fn parse_requirement_line(body: &str) -> Req {
-    // Per-requirement options start with ` --` (hashes, global options).
-    let body = match body.find(" --") {
-        Some(i) => &body[..i],
+    // Per-requirement options start with whitespace and `--` (hashes, global options).
+    let option = body
+        .match_indices("--")
+        .find(|(i, _)| *i > 0 && body[..*i].ends_with(char::is_whitespace));
+    let body = match option {
+        Some((i, _)) => &body[..i],
         None => body,
     };
     let body = body.split(';').next().unwrap_or(body).trim();
@@ -219,6 +222,11 @@ fn parse_requirement_line(body: &str) -> Req {
     }
     if rest.starts_with('@') {
         return Req::Unpinned(format!("{name} (a direct URL reference)"));
+    }
+    // `git+https://…`, `https://…/x.whl`, `./dir`, `C:\dir`: what pip installs
+    // from a location has no version to audit.
+    if rest.starts_with(['/', '\\', ':', '+']) {
+        return Req::Unpinned(format!("{body:?} (a path or URL)"));
     }
     if rest.starts_with(['(']) {
         rest = rest.trim_start_matches('(').trim_end_matches(')').trim();
@@ -396,6 +404,23 @@ mod tests {
         ] {
             assert!(notes.contains(n), "{n} missing from {notes}");
         }
+    }
+
+    #[test]
+    fn locations_are_notes_and_tabs_separate_options() {
+        let text = "git+https://example.org/x.git#egg=x\n\
+            https://example.org/x-1.0-py3-none-any.whl\n\
+            ./localdir\n\
+            ../sibling\n\
+            fixture-py==1.0\t--hash=sha256:aaaa\n";
+        let (lf, _, errs) = parse_requirements("requirements.txt", text);
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!(pins(&lf), [("fixture-py".into(), "1.0".into(), 5)]);
+        let notes = lf.notes.join("\n");
+        for n in [":1: ", ":2: ", ":3: ", ":4: "] {
+            assert!(notes.contains(n), "{n} missing from {notes}");
+        }
+        assert!(notes.contains("a path or URL"), "{notes}");
     }
 
     #[test]
