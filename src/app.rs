@@ -501,7 +501,7 @@ pub fn build_report(
 fn run_scan(args: &ScanArgs) -> Result<u8> {
     let report = scan_report(args)?;
     write_out(&report, args)?;
-    Ok(exit::code_for(&report, args.fail_on))
+    Ok(exit::code_for(&report, args.fail_on, false))
 }
 
 /// Scan for secrets and return the sorted report, unwritten (`scan` writes it;

@@ -12,10 +12,14 @@ pub const FINDINGS: u8 = 1;
 pub const ERROR: u8 = 2;
 
 /// Exit code for a finished report. An incomplete scan is not a verdict: 2 wins.
-pub fn code_for(report: &Report, fail_on: Severity) -> u8 {
+/// Warnings (informational advisories) count only with `deny_warnings`.
+pub fn code_for(report: &Report, fail_on: Severity, deny_warnings: bool) -> u8 {
     if report.incomplete {
         ERROR
-    } else if report.active().any(|f| f.severity >= fail_on) {
+    } else if report
+        .active()
+        .any(|f| f.severity >= fail_on && (deny_warnings || !f.is_warning()))
+    {
         FINDINGS
     } else {
         CLEAN
@@ -32,17 +36,17 @@ mod tests {
 
     #[test]
     fn policy() {
-        assert_eq!(code_for(&report(None, false), Severity::Info), CLEAN);
+        assert_eq!(code_for(&report(None, false), Severity::Info, false), CLEAN);
         assert_eq!(
-            code_for(&report(Some(Severity::Low), false), Severity::Info),
+            code_for(&report(Some(Severity::Low), false), Severity::Info, false),
             FINDINGS
         );
         assert_eq!(
-            code_for(&report(Some(Severity::Low), false), Severity::High),
+            code_for(&report(Some(Severity::Low), false), Severity::High, false),
             CLEAN
         );
         assert_eq!(
-            code_for(&report(Some(Severity::Critical), true), Severity::Info),
+            code_for(&report(Some(Severity::Critical), true), Severity::Info, false),
             ERROR
         );
     }

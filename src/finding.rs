@@ -220,6 +220,14 @@ pub struct AdvisoryInfo {
 }
 
 impl Finding {
+    /// An informational advisory (unmaintained, unsound crate): reported as a
+    /// warning, and it fails a run only with `--deny-warnings`.
+    pub fn is_warning(&self) -> bool {
+        self.advisory
+            .as_ref()
+            .is_some_and(|a| a.informational.is_some())
+    }
+
     /// First location (findings always have one).
     pub fn primary(&self) -> &Location {
         &self.locations[0]

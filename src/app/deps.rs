@@ -47,7 +47,7 @@ pub fn run_deps(args: &DepsArgs) -> Result<u8> {
     )?;
     report.stats.elapsed_ms = started.elapsed().as_millis() as u64;
     write_report(&report, args.format, args.output.as_deref(), args.no_color)?;
-    Ok(exit::code_for(&report, args.fail_on))
+    Ok(exit::code_for(&report, args.fail_on, args.db.deny_warnings))
 }
 
 /// `preflight check PATH`: the secrets report, then the dependency audit merged in.
@@ -70,7 +70,11 @@ pub fn run_check(args: &CheckArgs) -> Result<u8> {
     report.stale.retain(|s| stale.contains(s));
     report.stats.elapsed_ms = started.elapsed().as_millis() as u64;
     super::write_out(&report, &args.scan)?;
-    Ok(exit::code_for(&report, args.scan.fail_on))
+    Ok(exit::code_for(
+        &report,
+        args.scan.fail_on,
+        args.db.deny_warnings,
+    ))
 }
 
 /// `preflight db update|status`.

@@ -449,6 +449,7 @@ fn push_finding(
             references,
             kind: FindingKind::Advisory,
             cvss: cvss.as_ref().map(|c| c.score),
+            informational: a.informational.clone(),
         }
     });
 }

@@ -48,6 +48,9 @@ pub struct RuleMeta {
     /// CVSS base score (advisories with a vector): SARIF `security-severity`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cvss: Option<f64>,
+    /// RustSec informational kind (`unmaintained`, `unsound`): a warning rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub informational: Option<String>,
 }
 
 impl RuleMeta {
@@ -63,6 +66,7 @@ impl RuleMeta {
             references: r.spec.references.clone(),
             kind: FindingKind::Secret,
             cvss: None,
+            informational: None,
         }
     }
 }

@@ -75,11 +75,14 @@ fn advisory_rule_json(r: &super::RuleMeta) -> Value {
         "shortDescription": { "text": short },
         "fullDescription": { "text": if r.description.is_empty() { r.name.clone() } else { r.description.clone() } },
         "help": { "text": format!("{}\n\nUpgrade the package to a fixed version, or ignore the advisory with a reason in .preflight.toml ([[deps.ignore]]).", r.description), "markdown": md },
-        "defaultConfiguration": { "level": level(r.severity) },
+        "defaultConfiguration": { "level": if r.informational.is_some() { "warning" } else { level(r.severity) } },
         "properties": {
             "security-severity": security_severity,
             "precision": r.precision.as_str(),
-            "tags": ["security", "vulnerability", "dependency"],
+            "tags": match &r.informational {
+                Some(kind) => json!(["security", "dependency", kind]),
+                None => json!(["security", "vulnerability", "dependency"]),
+            },
         },
     });
     if let Some(u) = r.references.first() {
@@ -160,7 +163,7 @@ fn result_json(f: &Finding, group: &[&Location], rule_index: usize) -> Value {
     let mut r = json!({
         "ruleId": f.rule_id,
         "ruleIndex": rule_index,
-        "level": level(f.severity),
+        "level": if f.is_warning() { "warning" } else { level(f.severity) },
         "message": { "text": if f.kind == FindingKind::Advisory { advisory_message(f) } else { format!("{} found: {}{}", f.rule_name, f.secret, what) } },
         "locations": [{
             "physicalLocation": {

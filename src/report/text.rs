@@ -28,6 +28,13 @@ impl Paint {
         };
         self.c(code, &format!("{:<8}", s.as_str()))
     }
+    /// The severity column: informational advisories say `warning`.
+    fn sev_of(&self, f: &Finding) -> String {
+        if f.is_warning() {
+            return self.c("33", &format!("{:<8}", "warning"));
+        }
+        self.sev(f.severity)
+    }
 }
 
 /// Shell-quote for a copy-pasteable command.
@@ -54,7 +61,7 @@ fn write_header<'f>(
         "  {}:{}  {} {}  {}",
         loc.start.line,
         loc.start.column,
-        p.sev(f.severity),
+        p.sev_of(f),
         p.c("1", &for_terminal(&f.rule_id)),
         for_terminal(&f.rule_name)
     )?;
@@ -360,8 +367,13 @@ fn write_summary(report: &Report, p: &Paint, out: &mut dyn Write) -> std::io::Re
     let suppressed = report.findings.len() - active.len();
     let mut by_sev: BTreeMap<std::cmp::Reverse<Severity>, usize> = BTreeMap::new();
     let mut by_rule: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut warnings = 0;
     for f in &active {
-        *by_sev.entry(std::cmp::Reverse(f.severity)).or_default() += 1;
+        if f.is_warning() {
+            warnings += 1;
+        } else {
+            *by_sev.entry(std::cmp::Reverse(f.severity)).or_default() += 1;
+        }
         *by_rule.entry(&f.rule_id).or_default() += 1;
     }
     let s = &report.stats;
@@ -374,10 +386,13 @@ fn write_summary(report: &Report, p: &Paint, out: &mut dyn Write) -> std::io::Re
         };
         writeln!(out, "{}", p.c("1;32", clean))?;
     } else {
-        let sev: Vec<String> = by_sev
+        let mut sev: Vec<String> = by_sev
             .iter()
             .map(|(k, n)| format!("{n} {}", k.0.as_str()))
             .collect();
+        if warnings > 0 {
+            sev.push(format!("{warnings} warning(s)"));
+        }
         writeln!(
             out,
             "{} ({})",

@@ -1112,3 +1112,35 @@ fn empty_databases_and_uncovered_ecosystems_are_never_silent() {
     let r = deps(&npm, ".", &[]);
     assert!(!notes(&r.json()).contains("covers npm"));
 }
+
+/// Informational advisories (unmaintained, unsound) are warnings: reported,
+/// level `warning` in SARIF, but they fail the run only with --deny-warnings.
+#[test]
+fn informational_advisories_are_warnings() {
+    let tmp = tempdir();
+    write(
+        tmp.path(),
+        "Cargo.lock",
+        "version = 4\n\n[[package]]\nname = \"fixture-unmaintained\"\nversion = \"0.1.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+    );
+    let rustsec = testdata("advisory-db/rustsec");
+    let args = ["deps", ".", "-f", "sarif", "--db", &rustsec];
+    let r = run_in(tmp.path(), &args);
+    r.expect_code(0);
+    let sarif = r.json();
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "RUSTSEC-2099-0002");
+    assert_eq!(result["level"], "warning");
+    let rule = &sarif["runs"][0]["tool"]["driver"]["rules"][0];
+    assert_eq!(rule["defaultConfiguration"]["level"], "warning");
+    let mut deny = args.to_vec();
+    deny.push("--deny-warnings");
+    run_in(tmp.path(), &deny).expect_code(1);
+    // In text, the severity column says so.
+    let r = run_in(tmp.path(), &["deps", ".", "--db", &rustsec]);
+    assert!(
+        r.stdout.contains("warning  RUSTSEC-2099-0002"),
+        "{}",
+        r.stdout
+    );
+}
