@@ -46,7 +46,11 @@ mod tests {
             CLEAN
         );
         assert_eq!(
-            code_for(&report(Some(Severity::Critical), true), Severity::Info, false),
+            code_for(
+                &report(Some(Severity::Critical), true),
+                Severity::Info,
+                false
+            ),
             ERROR
         );
     }

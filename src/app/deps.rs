@@ -197,6 +197,7 @@ pub fn audit_into(
             shown.join(", ")
         ));
     }
+    let newest: Vec<Option<String>> = loaded.iter().map(|l| l.newest.clone()).collect();
     let mut advisories = Vec::new();
     for (order, l) in loaded.into_iter().enumerate() {
         for e in l.errors {
@@ -212,12 +213,21 @@ pub fn audit_into(
         .or(cfg.max_db_age)
         .unwrap_or(DEFAULT_MAX_DB_AGE_DAYS);
     let now = db::now();
-    for d in &dbs {
-        if let Some(f) = db::freshness(&d.path) {
-            let days = (now - f.time).max(0) as u64 / 86_400;
+    for (d, newest) in dbs.iter().zip(&newest) {
+        // A git checkout's age is its last commit's; a plain directory or
+        // all.zip is as old as its newest advisory.
+        let (time, what) = match db::freshness(&d.path) {
+            Some(f) => (Some(f.time), "last commit".to_string()),
+            None => (
+                newest.as_deref().and_then(audit::epoch_of),
+                format!("newest advisory {}", newest.as_deref().unwrap_or("")),
+            ),
+        };
+        if let Some(t) = time {
+            let days = (now - t).max(0) as u64 / 86_400;
             if days > max_age {
                 report.notes.push(format!(
-                    "warning: advisory database {} is {days} days old (older than {max_age}); run `preflight db update`",
+                    "warning: advisory database {} is {days} days old ({what}; older than {max_age}); run `preflight db update`",
                     d.name
                 ));
             }

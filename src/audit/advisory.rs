@@ -35,6 +35,10 @@ pub struct Advisory {
     pub affected: Vec<Affected>,
     /// RustSec's `[versions] patched` requirements, shown as the fix.
     pub patched: Vec<String>,
+    /// Day of its last change, `YYYY-MM-DD` (OSV `modified`, else `published`;
+    /// RustSec's `date`): the newest tells how current a database is.
+    #[serde(default)]
+    pub modified: Option<String>,
     /// Name of the database it came from.
     #[serde(skip)]
     pub database: String,

@@ -66,6 +66,8 @@ pub struct Loaded {
     pub files: usize,
     /// Ecosystems the database has advisories for.
     pub covers: BTreeSet<Ecosystem>,
+    /// The newest advisory change in the whole database (`YYYY-MM-DD`).
+    pub newest: Option<String>,
     /// Per-file failures.
     pub errors: Vec<Error>,
 }
@@ -301,6 +303,7 @@ impl Database {
             .flat_map(|p| p.result.iter().flat_map(|a| &a.affected))
             .map(|af| af.ecosystem)
             .collect();
+        out.newest = newest(parsed.iter().filter_map(|p| p.result.as_ref().ok()));
         for p in parsed {
             match p.result {
                 Ok(mut a) => {
@@ -528,6 +531,11 @@ pub fn freshness(path: &Path) -> Option<Freshness> {
         commit: commit.id.to_string(),
         time,
     })
+}
+
+/// The latest `modified` day of `advisories`.
+pub(crate) fn newest<'a>(advisories: impl Iterator<Item = &'a Advisory>) -> Option<String> {
+    advisories.filter_map(|a| a.modified.clone()).max()
 }
 
 /// Seconds since the epoch, now.

@@ -45,7 +45,7 @@ use super::db::{self, Database, DbFile, Loaded, Parsed, Wanted};
 use crate::source::lockfile::Ecosystem;
 
 /// First line of every index file; a new format gets a new magic.
-const MAGIC: &[u8] = b"preflight-advisory-index 2\n";
+const MAGIC: &[u8] = b"preflight-advisory-index 3\n";
 
 /// The state of a database's files that an index was built from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -76,6 +76,8 @@ struct Header {
     /// Per-package layouts: normalized package name → the (normalized) names
     /// of other package directories that hold an advisory naming it.
     filed_under: BTreeMap<String, Vec<String>>,
+    /// The newest advisory change in the database.
+    newest: Option<String>,
 }
 
 /// A file whose content is not a valid advisory. (Files that could not be
@@ -393,6 +395,7 @@ impl Opened {
         }));
         let mut loaded = db.keep_wanted(parsed, Some(wanted));
         loaded.files = files;
+        loaded.newest = header.newest;
         loaded.covers = header
             .packages
             .keys()
@@ -421,6 +424,7 @@ pub(crate) fn write(
         packages: HashMap::new(),
         errors: Vec::new(),
         filed_under: BTreeMap::new(),
+        newest: db::newest(ok.iter().copied()),
     };
     let mut off = 0u64;
     for (i, (a, rec)) in ok.iter().zip(&records).enumerate() {

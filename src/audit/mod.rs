@@ -470,6 +470,26 @@ pub fn today() -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// Seconds since the epoch at the start of `YYYY-MM-DD` (UTC), if it is a date.
+pub fn epoch_of(date: &str) -> Option<i64> {
+    if !is_calendar_date(date) {
+        return None;
+    }
+    let (y, m, d): (i64, i64, i64) = (
+        date[0..4].parse().ok()?,
+        date[5..7].parse().ok()?,
+        date[8..10].parse().ok()?,
+    );
+    // Days-from-civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some((era * 146_097 + doe - 719_468) * 86_400)
+}
+
 /// Mark findings matched by an ignore entry (by id or alias) as suppressed.
 /// Returns notes for expired entries, unused entries and malformed dates.
 pub fn apply_ignores(findings: &mut [Finding], ignores: &[Ignore], today: &str) -> Vec<String> {
@@ -596,6 +616,14 @@ mod tests {
             "unrated advisories count as high"
         );
         assert_eq!(out.rules.len(), 2);
+    }
+
+    #[test]
+    fn dates_to_epoch() {
+        assert_eq!(epoch_of("1970-01-01"), Some(0));
+        assert_eq!(epoch_of("2000-03-01"), Some(951_868_800));
+        assert_eq!(epoch_of("2024-02-29"), Some(1_709_164_800));
+        assert_eq!(epoch_of("2023-02-29"), None);
     }
 
     #[test]

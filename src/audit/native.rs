@@ -54,6 +54,7 @@ fn convert(a: rustsec::Advisory) -> Advisory {
             versions: Vec::new(),
         }],
         patched: a.versions.patched().iter().map(|r| r.to_string()).collect(),
+        modified: Some(m.date.to_string()),
         id,
         ..Default::default()
     }

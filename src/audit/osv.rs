@@ -27,6 +27,10 @@ struct Record {
     references: Vec<Reference>,
     #[serde(default)]
     database_specific: Option<Value>,
+    #[serde(default)]
+    modified: Option<String>,
+    #[serde(default)]
+    published: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -260,6 +264,10 @@ fn convert(r: Record) -> Advisory {
         informational,
         withdrawn,
         affected,
+        modified: r
+            .modified
+            .or(r.published)
+            .and_then(|t| t.get(..10).map(str::to_string)),
         ..Default::default()
     }
 }

@@ -1144,3 +1144,41 @@ fn informational_advisories_are_warnings() {
         r.stdout
     );
 }
+
+/// A database that is not a git checkout is as old as its newest advisory.
+#[test]
+fn a_plain_database_is_as_old_as_its_newest_advisory() {
+    let tmp = tempdir();
+    let record = |modified: &str| {
+        format!(
+            r#"{{"id": "OSV-2099-AGE-1", "modified": "{modified}T00:00:00Z", "summary": "Fictional",
+               "affected": [{{"package": {{"ecosystem": "npm", "name": "fixture-npm"}},
+               "ranges": [{{"type": "SEMVER", "events": [{{"introduced": "0"}}, {{"fixed": "9.0.0"}}]}}]}}]}}"#
+        )
+    };
+    write(tmp.path(), "old/OSV-2099-AGE-1.json", record("2001-02-03"));
+    let old = tmp.path().join("old");
+    let npm = manifest().join("testdata/lockfiles/npm-v3");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["deps", ".", "-f", "json", "--db", old.to_str().unwrap()];
+        args.extend(extra);
+        notes(&run_in(&npm, &args).json())
+    };
+    let n = run(&[]);
+    assert!(
+        n.contains("days old (newest advisory 2001-02-03; older than 90)"),
+        "{n}"
+    );
+    assert!(!run(&["--max-db-age", "100000"]).contains("days old"));
+    // A fresh one: no warning.
+    write(tmp.path(), "old/OSV-2099-AGE-1.json", record(&today()));
+    assert!(!run(&[]).contains("days old"));
+}
+
+fn today() -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
