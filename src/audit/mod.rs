@@ -21,7 +21,7 @@ pub mod version;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
-use advisory::{Advisory, Skipped};
+use advisory::{Advisory, Cvss, Skipped};
 use version::Version;
 
 use crate::finding::{
@@ -197,6 +197,33 @@ pub fn dedup_by_id(mut advisories: Vec<Advisory>) -> Vec<Advisory> {
             }
             _ => out.push(a),
         }
+    }
+    // An advisory without a score takes the CVSS of a record it names as an
+    // alias, or that names it (RUSTSEC ↔ GHSA): the same issue gets the same
+    // severity whichever record matched the installed version.
+    let mut scores: HashMap<&str, Cvss> = HashMap::new();
+    for a in out.iter().filter(|a| a.informational.is_none()) {
+        if let Some(c) = &a.cvss {
+            scores.entry(&a.id).or_insert_with(|| c.clone());
+        }
+    }
+    let mut borrowed: Vec<(usize, Cvss)> = Vec::new();
+    for (i, a) in out.iter().enumerate() {
+        if a.cvss.is_some() || a.informational.is_some() {
+            continue;
+        }
+        let named = a.aliases.iter().find_map(|al| scores.get(al.as_str()));
+        let naming = || {
+            out.iter()
+                .filter(|o| o.aliases.contains(&a.id))
+                .find_map(|o| scores.get(o.id.as_str()))
+        };
+        if let Some(c) = named.or_else(naming) {
+            borrowed.push((i, c.clone()));
+        }
+    }
+    for (i, c) in borrowed {
+        out[i].cvss = Some(c);
     }
     out
 }
@@ -548,7 +575,7 @@ pub fn apply_ignores(findings: &mut [Finding], ignores: &[Ignore], today: &str) 
 
 #[cfg(test)]
 mod tests {
-    use super::advisory::{Affected, Cvss, Event, Range, RangeKind};
+    use super::advisory::{Affected, Event, Range, RangeKind};
     use super::*;
 
     fn adv(
@@ -616,6 +643,33 @@ mod tests {
             "unrated advisories count as high"
         );
         assert_eq!(out.rules.len(), 2);
+    }
+
+    #[test]
+    fn an_unscored_advisory_takes_its_alias_score_whichever_record_matches() {
+        let c = Ecosystem::CratesIo;
+        let mut ghsa = adv(
+            "GHSA-fx00-0000-0009",
+            &["RUSTSEC-2099-0009"],
+            c,
+            "demo",
+            "1.5.0",
+            1,
+        );
+        ghsa.cvss = Cvss::parse("CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:N/I:H/A:N");
+        let advs = dedup_by_id(vec![
+            adv("RUSTSEC-2099-0009", &[], c, "demo", "2.0.1", 0),
+            ghsa,
+        ]);
+        // 1.8.0: only the RustSec record's range matches.
+        let out = audit(&[pkg(c, "demo", "1.8.0", "Cargo.lock", 3)], &advs);
+        assert_eq!(out.findings.len(), 1);
+        assert_eq!(out.findings[0].rule_id, "RUSTSEC-2099-0009");
+        assert_eq!(
+            out.findings[0].severity,
+            Severity::Medium,
+            "6.5 from the GHSA twin"
+        );
     }
 
     #[test]
