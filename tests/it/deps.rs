@@ -201,6 +201,12 @@ fn npm_lockfiles_every_format() {
     assert_eq!(npm, want);
     // 2.1.1 (pnpm v5, nested in v3) is past last_affected; the withdrawn record never fires.
     assert!(of_rule(&report, "OSV-2099-NPM-3").is_empty());
+    // Those lockfiles without a finding were read: their packages were audited.
+    for (dir, n) in [("npm-shrinkwrap", 1), ("pnpm-v5", 1)] {
+        let r = deps(&root.join(dir), ".", &[]).json();
+        assert_eq!(r["stats"]["packages"], n, "{dir}: {}", r["stats"]);
+        assert_eq!(r["stats"]["lockfiles"], 1, "{dir}");
+    }
     assert_eq!(
         of_rule(&report, "OSV-2099-NPM-1")[0]["severity"],
         "medium",
@@ -1181,4 +1187,46 @@ fn today() -> String {
         .output()
         .unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// An osv.dev-style `all.zip` through the CLI: findings, the index on the
+/// second run, and a broken record reported on both.
+#[test]
+fn osv_all_zip_through_the_cli() {
+    use std::io::Write;
+    let tmp = tempdir();
+    let zpath = tmp.path().join("npm/all.zip");
+    std::fs::create_dir_all(zpath.parent().unwrap()).unwrap();
+    let mut w = zip::ZipWriter::new(std::fs::File::create(&zpath).unwrap());
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for f in std::fs::read_dir(testdata("advisory-db/osv"))
+        .unwrap()
+        .flatten()
+    {
+        let name = f.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".json") {
+            w.start_file(name, opts).unwrap();
+            w.write_all(&std::fs::read(f.path()).unwrap()).unwrap();
+        }
+    }
+    w.start_file("OSV-BROKEN.json", opts).unwrap();
+    w.write_all(b"{ not json").unwrap();
+    w.finish().unwrap();
+    let npm = manifest().join("testdata/lockfiles/npm-v3");
+    for _ in 0..2 {
+        let r = run_in(
+            &npm,
+            &["deps", ".", "-f", "json", "--db", zpath.to_str().unwrap()],
+        );
+        r.expect_code(2);
+        let report = r.json();
+        let ids = rule_ids(&report);
+        assert!(ids.iter().any(|i| i == "OSV-2099-NPM-1"), "{ids:?}");
+        assert!(
+            report["errors"].to_string().contains("OSV-BROKEN.json"),
+            "{}",
+            report["errors"]
+        );
+    }
 }
