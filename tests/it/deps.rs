@@ -596,10 +596,25 @@ fn db_update_clones_fast_forwards_and_survives_a_broken_remote() {
     r.expect_code(0);
     assert!(r.stderr.contains("up to date"), "{}", r.stderr);
 
-    // A broken remote fails (exit 2) and leaves the database as it was.
+    // A broken remote fails (exit 2) and leaves the database as it was: one
+    // that does not exist, and one whose objects are gone.
     let r = update(&format!("{url}-does-not-exist"));
     r.expect_code(2);
     assert!(r.stderr.contains("rustsec"), "{}", r.stderr);
+    let broken = cache.path().join("broken.git");
+    remote.git_in(
+        cache.path(),
+        &["clone", "--bare", "-q", &url, broken.to_str().unwrap()],
+    );
+    for e in std::fs::read_dir(broken.join("objects")).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name != "info" {
+            std::fs::remove_dir_all(e.path()).unwrap();
+        }
+    }
+    let r = update(broken.to_str().unwrap());
+    r.expect_code(2);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
     let status = run_in(
         cache.path(),
         &[
