@@ -175,8 +175,9 @@ pub struct DbArgs {
     /// Warn when a database's last commit is older than DAYS (default 90).
     #[arg(long, value_name = "DAYS")]
     pub max_db_age: Option<u64>,
-    /// Let informational advisories (unmaintained, unsound crates) fail the run
-    /// too; by default they are warnings that do not change the exit code.
+    /// Let informational advisories (unmaintained, unsound crates) fail the run,
+    /// whatever --fail-on says; by default they are warnings that do not change
+    /// the exit code.
     #[arg(long)]
     pub deny_warnings: bool,
 }
@@ -184,7 +185,7 @@ pub struct DbArgs {
 /// `preflight deps`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Exit codes: 0 no unsuppressed finding; 1 findings at or above --fail-on (informational advisories only with --deny-warnings); 2 usage or fatal error, or an incomplete audit.\n\nExamples:\n  preflight db update && preflight deps .\n  preflight deps . --db ./advisory-db --format sarif --output deps.sarif\n  preflight deps Cargo.lock --fail-on high"
+    after_help = "Exit codes: 0 no unsuppressed finding; 1 findings at or above --fail-on, or any informational advisory with --deny-warnings; 2 usage or fatal error, or an incomplete audit.\n\nExamples:\n  preflight db update && preflight deps .\n  preflight deps . --db ./advisory-db --format sarif --output deps.sarif\n  preflight deps Cargo.lock --fail-on high"
 )]
 pub struct DepsArgs {
     /// Directory to search for lockfiles, or one lockfile.

@@ -12,14 +12,18 @@ pub const FINDINGS: u8 = 1;
 pub const ERROR: u8 = 2;
 
 /// Exit code for a finished report. An incomplete scan is not a verdict: 2 wins.
-/// Warnings (informational advisories) count only with `deny_warnings`.
+/// Warnings (informational advisories) never count against `fail_on`; with
+/// `deny_warnings` every one of them fails the run, whatever its severity.
 pub fn code_for(report: &Report, fail_on: Severity, deny_warnings: bool) -> u8 {
     if report.incomplete {
         ERROR
-    } else if report
-        .active()
-        .any(|f| f.severity >= fail_on && (deny_warnings || !f.is_warning()))
-    {
+    } else if report.active().any(|f| {
+        if f.is_warning() {
+            deny_warnings
+        } else {
+            f.severity >= fail_on
+        }
+    }) {
         FINDINGS
     } else {
         CLEAN
@@ -53,5 +57,25 @@ mod tests {
             ),
             ERROR
         );
+    }
+
+    #[test]
+    fn warnings_fail_only_when_denied_whatever_the_gate() {
+        let warning = |incomplete| {
+            let mut r = crate::report::testing::report_with(&[Severity::Low], incomplete);
+            for f in &mut r.findings {
+                f.advisory = Some(Box::new(crate::finding::AdvisoryInfo {
+                    informational: Some("unmaintained".into()),
+                    ..Default::default()
+                }));
+            }
+            r
+        };
+        assert_eq!(code_for(&warning(false), Severity::Info, false), CLEAN);
+        assert_eq!(
+            code_for(&warning(false), Severity::Critical, true),
+            FINDINGS
+        );
+        assert_eq!(code_for(&warning(true), Severity::Critical, true), ERROR);
     }
 }

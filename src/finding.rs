@@ -186,7 +186,7 @@ pub struct Finding {
 }
 
 /// What an advisory finding is about: the package, the advisory and the fix.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AdvisoryInfo {
     /// OSV ecosystem (`crates.io`, `PyPI`, `npm`).
     pub ecosystem: String,

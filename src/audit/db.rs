@@ -533,9 +533,15 @@ pub fn freshness(path: &Path) -> Option<Freshness> {
     })
 }
 
-/// The latest `modified` day of `advisories`.
+/// The latest `modified` day of `advisories`: calendar dates only, and none
+/// after today (one record dated 9999 must not make a database look new).
 pub(crate) fn newest<'a>(advisories: impl Iterator<Item = &'a Advisory>) -> Option<String> {
-    advisories.filter_map(|a| a.modified.clone()).max()
+    let today = super::today();
+    advisories
+        .filter_map(|a| a.modified.as_deref())
+        .filter(|d| super::is_calendar_date(d) && *d <= today.as_str())
+        .max()
+        .map(str::to_string)
 }
 
 /// Seconds since the epoch, now.
@@ -548,6 +554,23 @@ pub fn now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A database's newest day ignores dates in the future and non-dates.
+    #[test]
+    fn newest_ignores_future_and_malformed_days() {
+        let with = |d: &str| Advisory {
+            modified: Some(d.into()),
+            ..Default::default()
+        };
+        let advs = [
+            with("2020-05-05"),
+            with("9999-01-01"),
+            with("2021-02-30"),
+            with("2019-01-01"),
+        ];
+        assert_eq!(newest(advs.iter()).as_deref(), Some("2020-05-05"));
+        assert_eq!(newest([with("junk")].iter()), None);
+    }
 
     /// Every advisory of the shared snapshots parses (skipped where they are absent).
     #[test]

@@ -45,7 +45,7 @@ use super::db::{self, Database, DbFile, Loaded, Parsed, Wanted};
 use crate::source::lockfile::Ecosystem;
 
 /// First line of every index file; a new format gets a new magic.
-const MAGIC: &[u8] = b"preflight-advisory-index 3\n";
+const MAGIC: &[u8] = b"preflight-advisory-index 4\n";
 
 /// The state of a database's files that an index was built from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

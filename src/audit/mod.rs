@@ -116,7 +116,7 @@ fn calendar_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String
 }
 
 /// `YYYY-MM-DD` naming a day that exists.
-fn is_calendar_date(s: &str) -> bool {
+pub(crate) fn is_calendar_date(s: &str) -> bool {
     let b = s.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return false;
@@ -178,9 +178,15 @@ pub fn wanted(packages: &[Package]) -> db::Wanted {
 }
 
 /// Keep one advisory per id (the one from the earliest database, with the
-/// aliases of all), and drop withdrawn ones.
+/// aliases of all), and drop withdrawn ones: an id withdrawn in any database
+/// is withdrawn (an older snapshot elsewhere may still list it as active).
 pub fn dedup_by_id(mut advisories: Vec<Advisory>) -> Vec<Advisory> {
-    advisories.retain(|a| !a.withdrawn);
+    let withdrawn: BTreeSet<String> = advisories
+        .iter()
+        .filter(|a| a.withdrawn)
+        .map(|a| a.id.clone())
+        .collect();
+    advisories.retain(|a| !withdrawn.contains(&a.id));
     advisories.sort_by(|a, b| (&a.id, a.database_order).cmp(&(&b.id, b.database_order)));
     let mut out: Vec<Advisory> = Vec::with_capacity(advisories.len());
     for a in advisories {
@@ -318,8 +324,25 @@ pub fn audit(packages: &[Package], advisories: &[Advisory]) -> Outcome {
     out
 }
 
-/// Group hits whose ids or aliases overlap across databases; each group is
-/// reported once under the id of its first database's advisory.
+/// Whether two sets of hits may be one advisory. Distinct advisories of one
+/// database stay apart even when they share an alias (several RUSTSEC entries
+/// can cite one CVE); within a database only records that name each other (a
+/// PYSEC record and its GHSA twin in an osv.dev export) are the same advisory.
+/// Across databases any shared id is.
+fn may_merge(a: &[Hit<'_>], b: &[Hit<'_>]) -> bool {
+    a.iter().all(|x| {
+        b.iter().all(|y| {
+            x.adv.database_order != y.adv.database_order
+                || x.adv.aliases.contains(&y.adv.id)
+                || y.adv.aliases.contains(&x.adv.id)
+        })
+    })
+}
+
+/// Group hits whose ids or aliases overlap; each group is reported once.
+/// A hit that links two earlier groups folds them together only when
+/// [`may_merge`] allows it, so a record of a second database citing a CVE
+/// that two advisories of the first share does not hide one of them.
 fn merge_aliases(mut hits: Vec<Hit<'_>>) -> Vec<Vec<Hit<'_>>> {
     hits.sort_by(|a, b| (a.adv.database_order, &a.adv.id).cmp(&(b.adv.database_order, &b.adv.id)));
     let mut groups: Vec<(BTreeSet<String>, Vec<Hit<'_>>)> = Vec::new();
@@ -330,21 +353,7 @@ fn merge_aliases(mut hits: Vec<Hit<'_>>) -> Vec<Vec<Hit<'_>>> {
         let mut joined: Option<usize> = None;
         let mut i = 0;
         while i < groups.len() {
-            // Distinct advisories of one database stay apart even when they share an
-            // alias (several RUSTSEC entries can cite one CVE); within a database only
-            // records that name each other (a PYSEC record and its GHSA twin in an
-            // osv.dev export) are the same advisory. Across databases any shared id is.
-            let same_db = groups[i]
-                .1
-                .iter()
-                .any(|g| g.adv.database_order == h.adv.database_order);
-            let twins = || {
-                groups[i]
-                    .1
-                    .iter()
-                    .any(|g| g.adv.aliases.contains(&h.adv.id) || h.adv.aliases.contains(&g.adv.id))
-            };
-            if groups[i].0.is_disjoint(&ids) || (same_db && !twins()) {
+            if groups[i].0.is_disjoint(&ids) || !may_merge(&groups[i].1, std::slice::from_ref(&h)) {
                 i += 1;
                 continue;
             }
@@ -353,12 +362,13 @@ fn merge_aliases(mut hits: Vec<Hit<'_>>) -> Vec<Vec<Hit<'_>>> {
                     joined = Some(i);
                     i += 1;
                 }
-                Some(j) => {
-                    // `ids` links two earlier groups: fold group i into j.
+                Some(j) if may_merge(&groups[j].1, &groups[i].1) => {
+                    // `ids` links two earlier groups that may be one: fold i into j.
                     let (set, hs) = groups.remove(i);
                     groups[j].0.extend(set);
                     groups[j].1.extend(hs);
                 }
+                Some(_) => i += 1,
             }
         }
         match joined {
@@ -378,8 +388,14 @@ fn push_finding(
     norm_name: &str,
     version: &str,
     pkgs: &[&Package],
-    hits: Vec<Hit<'_>>,
+    mut hits: Vec<Hit<'_>>,
 ) {
+    // The first database's record names the finding, unless it is informational
+    // and an aliased record calls the same issue a vulnerability: then that one
+    // does (the kind, severity and exit code must not depend on `--db` order).
+    if let Some(k) = hits.iter().position(|h| h.adv.informational.is_none()) {
+        hits[..=k].rotate_right(1);
+    }
     let rep = &hits[0];
     let a = rep.adv;
     let mut aliases: BTreeSet<String> = BTreeSet::new();
@@ -393,7 +409,11 @@ fn push_finding(
     let cvss = hits.iter().find_map(|h| h.adv.cvss.clone());
     let mut severity = severity_of(a);
     if a.cvss.is_none() && a.severity_label.is_none() && a.informational.is_none() {
-        if let Some(other) = hits.iter().skip(1).find(|h| h.adv.cvss.is_some()) {
+        if let Some(other) = hits
+            .iter()
+            .skip(1)
+            .find(|h| h.adv.cvss.is_some() && h.adv.informational.is_none())
+        {
             severity = severity_of(other.adv);
         }
     }
@@ -734,6 +754,105 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    /// A record of a second database citing the CVE that two advisories of the
+    /// first share joins one of them; it does not fold the two together.
+    #[test]
+    fn a_second_database_does_not_merge_two_advisories_of_the_first() {
+        let c = Ecosystem::CratesIo;
+        let advs = dedup_by_id(vec![
+            adv(
+                "RUSTSEC-2099-0200",
+                &["CVE-2099-9", "GHSA-fx00-0000-0200"],
+                c,
+                "demo",
+                "2.0.0",
+                0,
+            ),
+            adv("RUSTSEC-2099-0201", &["CVE-2099-9"], c, "demo", "3.0.0", 0),
+            adv(
+                "GHSA-fx00-0000-0200",
+                &["CVE-2099-9"],
+                c,
+                "demo",
+                "2.0.0",
+                1,
+            ),
+        ]);
+        let out = audit(&[pkg(c, "demo", "1.0.0", "Cargo.lock", 3)], &advs);
+        let ids: Vec<&str> = out.findings.iter().map(|f| f.rule_id.as_str()).collect();
+        assert_eq!(ids, ["RUSTSEC-2099-0200", "RUSTSEC-2099-0201"]);
+        let fix = |i: usize| {
+            out.findings[i]
+                .advisory
+                .as_ref()
+                .unwrap()
+                .smallest_fix
+                .clone()
+        };
+        assert_eq!(fix(0).as_deref(), Some("2.0.0"));
+        assert_eq!(
+            fix(1).as_deref(),
+            Some("3.0.0"),
+            "its own fix, not its neighbour's"
+        );
+    }
+
+    /// One database calls an issue informational, an aliased record of another a
+    /// vulnerability: it is a vulnerability, whichever database comes first.
+    #[test]
+    fn an_informational_record_does_not_downgrade_its_aliased_vulnerability() {
+        let c = Ecosystem::CratesIo;
+        for (rs, gh) in [(0, 1), (1, 0)] {
+            let mut info = adv(
+                "RUSTSEC-2099-0300",
+                &["GHSA-fx00-0000-0300"],
+                c,
+                "demo",
+                "2.0.0",
+                rs,
+            );
+            info.informational = Some("unsound".into());
+            let mut vuln = adv(
+                "GHSA-fx00-0000-0300",
+                &["RUSTSEC-2099-0300"],
+                c,
+                "demo",
+                "2.0.0",
+                gh,
+            );
+            vuln.cvss = Cvss::parse("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H");
+            let out = audit(
+                &[pkg(c, "demo", "1.0.0", "Cargo.lock", 3)],
+                &dedup_by_id(vec![info, vuln]),
+            );
+            assert_eq!(out.findings.len(), 1);
+            let f = &out.findings[0];
+            assert!(!f.is_warning(), "db order {rs}/{gh}");
+            assert_eq!(f.severity, Severity::Critical);
+            assert_eq!(f.rule_id, "GHSA-fx00-0000-0300");
+        }
+        // Informational everywhere: still a warning.
+        let mut a = adv("RUSTSEC-2099-0301", &[], c, "demo", "2.0.0", 0);
+        a.informational = Some("unmaintained".into());
+        let out = audit(
+            &[pkg(c, "demo", "1.0.0", "Cargo.lock", 3)],
+            &dedup_by_id(vec![a]),
+        );
+        assert!(out.findings[0].is_warning());
+    }
+
+    /// An id withdrawn in one database is withdrawn even where an older copy is active.
+    #[test]
+    fn withdrawn_anywhere_is_withdrawn() {
+        let c = Ecosystem::CratesIo;
+        for order in [0, 1] {
+            let mut w = adv("RUSTSEC-2099-0400", &[], c, "demo", "2.0.0", order);
+            w.withdrawn = true;
+            let active = adv("RUSTSEC-2099-0400", &[], c, "demo", "2.0.0", 1 - order);
+            assert!(dedup_by_id(vec![w, active]).is_empty());
+        }
     }
 
     #[test]

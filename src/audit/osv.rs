@@ -27,10 +27,11 @@ struct Record {
     references: Vec<Reference>,
     #[serde(default)]
     database_specific: Option<Value>,
+    // Values, not strings: a malformed date costs the record its date, not the record.
     #[serde(default)]
-    modified: Option<String>,
+    modified: Option<Value>,
     #[serde(default)]
-    published: Option<String>,
+    published: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -264,10 +265,12 @@ fn convert(r: Record) -> Advisory {
         informational,
         withdrawn,
         affected,
-        modified: r
-            .modified
-            .or(r.published)
-            .and_then(|t| t.get(..10).map(str::to_string)),
+        modified: [r.modified, r.published]
+            .iter()
+            .flatten()
+            .filter_map(|t| t.as_str()?.get(..10))
+            .find(|d| super::is_calendar_date(d))
+            .map(str::to_string),
         ..Default::default()
     }
 }
@@ -283,6 +286,36 @@ fn first_sentence(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A malformed date costs the record its date, not the record; `published`
+    /// stands in for a missing or malformed `modified`.
+    #[test]
+    fn malformed_dates_are_dropped_not_fatal() {
+        let rec = |m: &str| {
+            parse_json(&format!(
+                r#"{{"id": "OSV-2099-D", "modified": {m}, "published": "2021-04-05T00:00:00Z"}}"#
+            ))
+        };
+        assert_eq!(rec("12").unwrap().modified.as_deref(), Some("2021-04-05"));
+        assert_eq!(
+            rec(r#""unknown date""#).unwrap().modified.as_deref(),
+            Some("2021-04-05")
+        );
+        assert_eq!(
+            rec(r#""2023-13-01T00:00:00Z""#)
+                .unwrap()
+                .modified
+                .as_deref(),
+            Some("2021-04-05")
+        );
+        assert_eq!(
+            rec(r#""2024-02-29T10:00:00Z""#)
+                .unwrap()
+                .modified
+                .as_deref(),
+            Some("2024-02-29")
+        );
+    }
 
     #[test]
     fn json_record_with_cvss_aliases_and_withdrawn() {
