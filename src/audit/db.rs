@@ -142,6 +142,12 @@ pub(crate) struct DbFile {
 }
 
 impl DbFile {
+    /// `path` with its size and time, following symlinks like the parser does.
+    pub(crate) fn stat(path: PathBuf) -> DbFile {
+        let meta = std::fs::metadata(&path).ok();
+        DbFile::of(path, meta)
+    }
+
     fn of(path: PathBuf, meta: Option<std::fs::Metadata>) -> DbFile {
         let stat = meta.and_then(|m| {
             let t = m
@@ -416,11 +422,7 @@ pub(crate) fn package_files(pkg: &Path, exts: &[&str]) -> Vec<DbFile> {
                 .is_some_and(|x| exts.iter().any(|e| x == *e))
         })
         // Followed like the parser follows it: a symlinked advisory is stamped by its target.
-        .map(|f| {
-            let p = f.path();
-            let meta = std::fs::metadata(&p).ok();
-            DbFile::of(p, meta)
-        })
+        .map(|f| DbFile::stat(f.path()))
         .collect()
 }
 

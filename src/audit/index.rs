@@ -45,7 +45,7 @@ use super::db::{self, Database, DbFile, Loaded, Parsed, Wanted};
 use crate::source::lockfile::Ecosystem;
 
 /// First line of every index file; a new format gets a new magic.
-const MAGIC: &[u8] = b"preflight-advisory-index 4\n";
+const MAGIC: &[u8] = b"preflight-advisory-index 5\n";
 
 /// The state of a database's files that an index was built from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -58,10 +58,23 @@ pub struct Survey {
     /// (ns), which changes when a file is added to or removed from it.
     dirs: Vec<(String, u128)>,
     /// Per-package layouts: normalized package name → (directory name, stamp
-    /// of its files) of the directories named after it.
-    packages: BTreeMap<String, Vec<(String, String)>>,
+    /// of its files, the files' names) of the directories named after it. The
+    /// names let a run stat the files without listing the directory again
+    /// (the directory's time, checked first, says the names are unchanged).
+    packages: BTreeMap<String, Vec<PackageDir>>,
     /// Flat layouts: stamp of every file.
     files: Option<String>,
+}
+
+/// One package directory of a per-package layout, as surveyed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+struct PackageDir {
+    /// Directory name.
+    name: String,
+    /// Stamp of its advisory files ([`files_stamp`]).
+    stamp: String,
+    /// Its advisory files' names.
+    files: Vec<String>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -171,11 +184,22 @@ fn files_stamp(base: &Path, files: &mut [DbFile]) -> Option<String> {
     Some(hex(&h.finalize()))
 }
 
-/// Stamp of one package directory: its advisory files' names, sizes and
-/// times (a file added or removed changes the names, so the directory's own
-/// time adds nothing).
-fn package_stamp(pkg: &Path, exts: &[&str]) -> Option<String> {
+/// Stamp of one package directory (its advisory files' names, sizes and
+/// times) and the files' names.
+fn package_stamp(pkg: &Path, exts: &[&str]) -> Option<(String, Vec<String>)> {
     let mut files = db::package_files(pkg, exts);
+    let stamp = files_stamp(pkg, &mut files)?;
+    let names = files
+        .iter()
+        .map(|f| Some(f.path.file_name()?.to_str()?.to_string()))
+        .collect::<Option<_>>()?;
+    Some((stamp, names))
+}
+
+/// Stamp of the files `names` of one package directory as they are now,
+/// without listing it.
+fn named_files_stamp(pkg: &Path, names: &[String]) -> Option<String> {
+    let mut files: Vec<DbFile> = names.iter().map(|n| DbFile::stat(pkg.join(n))).collect();
     files_stamp(pkg, &mut files)
 }
 
@@ -191,7 +215,7 @@ pub fn survey(db: &Database) -> Option<Survey> {
     };
     if let Some((dir, eco, exts)) = db.package_layout() {
         s.top = Some(mtime(&dir)?);
-        let stamps: Vec<(String, String, u128, String)> = db::package_dirs(&dir)
+        let stamps: Vec<(String, u128, PackageDir)> = db::package_dirs(&dir)
             .ok()?
             .par_iter()
             .map(|pkg| {
@@ -199,17 +223,17 @@ pub fn survey(db: &Database) -> Option<Survey> {
                 // The time first: a file added while the files are listed makes
                 // the survey stale, never wrong.
                 let t = mtime(pkg)?;
+                let (stamp, files) = package_stamp(pkg, exts)?;
                 Some((
                     eco.normalize_name(&name),
-                    name,
                     t,
-                    package_stamp(pkg, exts)?,
+                    PackageDir { name, stamp, files },
                 ))
             })
             .collect::<Option<_>>()?;
-        for (norm, name, t, stamp) in stamps {
-            s.dirs.push((name.clone(), t));
-            s.packages.entry(norm).or_default().push((name, stamp));
+        for (norm, t, pd) in stamps {
+            s.dirs.push((pd.name.clone(), t));
+            s.packages.entry(norm).or_default().push(pd);
         }
         s.dirs.sort();
         for v in s.packages.values_mut() {
@@ -248,9 +272,11 @@ fn valid_for_any_run(db: &Database, stored: &Survey) -> bool {
 
 /// Is the index current for the run's packages? A file edited in place
 /// changes only its own size or time, so compare the files of every directory
-/// that holds an advisory for a wanted package.
+/// that holds an advisory for a wanted package. [`valid_for_any_run`] has
+/// checked the directories' times, so their files are the ones recorded:
+/// they are stat'ed by name.
 fn valid_for(db: &Database, header: &Header, wanted: &Wanted) -> bool {
-    let Some((dir, _, exts)) = db.package_layout() else {
+    let Some((dir, _, _)) = db.package_layout() else {
         return true;
     };
     let stored = &header.survey;
@@ -264,14 +290,14 @@ fn valid_for(db: &Database, header: &Header, wanted: &Wanted) -> bool {
     );
     homes.sort();
     homes.dedup();
-    let wanted_dirs: Vec<&(String, String)> = homes
+    let wanted_dirs: Vec<&PackageDir> = homes
         .into_iter()
         .filter_map(|n| stored.packages.get(n))
         .flatten()
         .collect();
     wanted_dirs
         .par_iter()
-        .all(|(name, stamp)| package_stamp(&dir.join(name), exts).as_ref() == Some(stamp))
+        .all(|pd| named_files_stamp(&dir.join(&pd.name), &pd.files).as_ref() == Some(&pd.stamp))
 }
 
 /// The advisories of `db` that concern `wanted`, from its index when that is
