@@ -42,6 +42,7 @@ use sha2::{Digest, Sha256};
 use super::Error;
 use super::advisory::Advisory;
 use super::db::{self, Database, DbFile, Loaded, Parsed, Wanted};
+use crate::finding::hex;
 use crate::source::lockfile::Ecosystem;
 
 /// First line of every index file; a new format gets a new magic.
@@ -142,16 +143,6 @@ fn path_for(dir: &Path, db: &Database) -> PathBuf {
 /// one database share one index.
 fn canonical(db: &Database) -> PathBuf {
     db.path.canonicalize().unwrap_or_else(|_| db.path.clone())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    s
 }
 
 fn build_id(db: &Database) -> String {

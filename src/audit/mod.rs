@@ -207,10 +207,15 @@ pub fn dedup_by_id(mut advisories: Vec<Advisory>) -> Vec<Advisory> {
     // An advisory without a score takes the CVSS of a record it names as an
     // alias, or that names it (RUSTSEC ↔ GHSA): the same issue gets the same
     // severity whichever record matched the installed version.
-    let mut scores: HashMap<&str, Cvss> = HashMap::new();
+    // Scored records by id, and by each id they name (first record wins).
+    let mut scores: HashMap<&str, &Cvss> = HashMap::new();
+    let mut named_by: HashMap<&str, &Cvss> = HashMap::new();
     for a in out.iter().filter(|a| a.informational.is_none()) {
         if let Some(c) = &a.cvss {
-            scores.entry(&a.id).or_insert_with(|| c.clone());
+            scores.entry(&a.id).or_insert(c);
+            for al in &a.aliases {
+                named_by.entry(al).or_insert(c);
+            }
         }
     }
     let mut borrowed: Vec<(usize, Cvss)> = Vec::new();
@@ -219,13 +224,8 @@ pub fn dedup_by_id(mut advisories: Vec<Advisory>) -> Vec<Advisory> {
             continue;
         }
         let named = a.aliases.iter().find_map(|al| scores.get(al.as_str()));
-        let naming = || {
-            out.iter()
-                .filter(|o| o.aliases.contains(&a.id))
-                .find_map(|o| scores.get(o.id.as_str()))
-        };
-        if let Some(c) = named.or_else(naming) {
-            borrowed.push((i, c.clone()));
+        if let Some(c) = named.or_else(|| named_by.get(a.id.as_str())) {
+            borrowed.push((i, (*c).clone()));
         }
     }
     for (i, c) in borrowed {

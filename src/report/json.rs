@@ -4,6 +4,10 @@ use super::Report;
 
 /// Write pretty JSON with a trailing newline.
 pub fn write_json(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
-    writeln!(out)
+    // serde_json writes token by token: buffer here, where the writer's type is
+    // known, rather than make a dynamic call per token.
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut w, report)?;
+    std::io::Write::write_all(&mut w, b"\n")?;
+    std::io::Write::flush(&mut w)
 }

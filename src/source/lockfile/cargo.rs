@@ -11,9 +11,13 @@ use super::{Ecosystem, Error, Lockfile, Package, toml_package_headers};
 /// packages (source-less workspace members) are audited as cargo-audit does.
 pub(super) fn parse_cargo_lock(rel: &str, text: &str) -> Result<Lockfile, Error> {
     let lock = cargo_lock::Lockfile::from_str(text).map_err(|e| toml_error(rel, &e.to_string()))?;
-    let mut lines: HashMap<(String, String, String), usize> = HashMap::new();
+    // (name, version) → (source, line) of each `[[package]]` header, in file order.
+    let mut lines: HashMap<(String, String), Vec<(String, usize)>> = HashMap::new();
     for h in toml_package_headers(text) {
-        lines.entry((h.name, h.version, h.source)).or_insert(h.line);
+        lines
+            .entry((h.name, h.version))
+            .or_default()
+            .push((h.source, h.line));
     }
     let mut out = Lockfile {
         path: rel.to_string(),
@@ -23,19 +27,21 @@ pub(super) fn parse_cargo_lock(rel: &str, text: &str) -> Result<Lockfile, Error>
     for p in &lock.packages {
         let name = p.name.as_str().to_string();
         let version = p.version.to_string();
-        let source = p.source.as_ref().map(|s| s.to_string()).unwrap_or_default();
-        let line = lines
-            .get(&(name.clone(), version.clone(), source.clone()))
-            .or_else(|| {
-                // cargo-lock may print a source slightly differently from the file
-                // (e.g. `?branch=` query order); fall back to name + version.
-                lines
+        // The entry with this source when several share name and version;
+        // cargo-lock may print a source slightly differently from the file
+        // (e.g. `?branch=` query order), so else the first of them.
+        let line = match lines.get(&(name.clone(), version.clone())) {
+            Some(entries) if entries.len() > 1 => {
+                let source = p.source.as_ref().map(|s| s.to_string()).unwrap_or_default();
+                entries
                     .iter()
-                    .find(|((n, v, _), _)| *n == name && *v == version)
-                    .map(|(_, l)| l)
-            })
-            .copied()
-            .unwrap_or(1);
+                    .find(|(s, _)| *s == source)
+                    .unwrap_or(&entries[0])
+                    .1
+            }
+            Some(entries) => entries[0].1,
+            None => 1,
+        };
         if let Some(s) = &p.source {
             if !s.is_default_registry() {
                 skipped.push(format!("{name} {version} ({})", s.url()));
@@ -124,6 +130,27 @@ source = "git+https://example.com/forked.git#0123456789abcdef0123456789abcdef012
         assert_eq!(got, [("app", "0.1.0", 5), ("time", "0.1.43", 12)]);
         assert_eq!(lf.notes.len(), 1, "{:?}", lf.notes);
         assert!(lf.notes[0].contains("forked 1.0.0"));
+    }
+
+    /// The same name and version from git and from crates.io: the audited
+    /// (crates.io) one points at its own entry, whichever comes first.
+    #[test]
+    fn same_name_and_version_from_two_sources_keep_their_own_lines() {
+        let text = r#"version = 3
+
+[[package]]
+name = "forked"
+version = "1.0.0"
+source = "git+https://example.com/forked.git#0123456789abcdef0123456789abcdef01234567"
+
+[[package]]
+name = "forked"
+version = "1.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+"#;
+        let lf = parse_cargo_lock("Cargo.lock", text).unwrap();
+        assert_eq!(lf.packages.len(), 1);
+        assert_eq!(lf.packages[0].line, 8);
     }
 
     #[test]
