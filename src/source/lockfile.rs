@@ -437,6 +437,20 @@ fn json_lockfile(rel: &str, text: &str) -> Result<(json::J, Lockfile), Error> {
     ))
 }
 
+/// Member `key` of a JSON lockfile's top-level object: absent, or an object
+/// (anything else is an error, never an empty section).
+fn json_section<'a>(rel: &str, doc: &'a json::J, key: &str) -> Result<Option<&'a json::J>, Error> {
+    match doc.members().iter().find(|(k, _, _)| k == key) {
+        None => Ok(None),
+        Some((_, _, v @ json::J::Obj(_))) => Ok(Some(v)),
+        Some((_, line, _)) => Err(Error::parse(
+            rel,
+            Some(*line),
+            format!("{key:?} is not an object"),
+        )),
+    }
+}
+
 /// Helpers shared by the parsers' unit tests.
 #[cfg(test)]
 pub(crate) mod testing {

@@ -44,7 +44,7 @@ pub(super) fn parse_cargo_lock(rel: &str, text: &str) -> Result<Lockfile, Error>
         };
         if let Some(s) = &p.source {
             if !s.is_default_registry() {
-                skipped.push(format!("{name} {version} ({})", s.url()));
+                skipped.push(format!("{name} {version} ({}, line {line})", s.url()));
                 continue;
             }
         }
@@ -130,6 +130,7 @@ source = "git+https://example.com/forked.git#0123456789abcdef0123456789abcdef012
         assert_eq!(got, [("app", "0.1.0", 5), ("time", "0.1.43", 12)]);
         assert_eq!(lf.notes.len(), 1, "{:?}", lf.notes);
         assert!(lf.notes[0].contains("forked 1.0.0"));
+        assert!(lf.notes[0].contains("line 18)"), "{:?}", lf.notes);
     }
 
     /// The same name and version from git and from crates.io: the audited

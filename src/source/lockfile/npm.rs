@@ -19,8 +19,16 @@ fn pkg(rel: &str, name: &str, version: &str, line: usize) -> Package {
 fn not_registry(v: &str) -> bool {
     let v = v.trim();
     if v.starts_with("http:") || v.starts_with("https:") {
-        // Registry tarballs look like `https://registry/name/-/name-1.2.3.tgz`.
-        return !v.contains("/-/") || v.contains("codeload.github.com");
+        // Registry tarballs look like `https://registry/name/-/name-1.2.3.tgz`
+        // (a `#sha` or `?query` may follow); GitHub Packages serves them as
+        // `https://npm.pkg.github.com/download/@scope/name/1.2.3/<hash>`. A GitLab
+        // archive (`/-/archive/…`) or a codeload URL is a git snapshot.
+        let path = v.split(['#', '?']).next().unwrap_or(v);
+        let tarball = path.contains("/-/")
+            && path.ends_with(".tgz")
+            && !path.contains("/-/archive/")
+            && !path.contains("codeload.github.com");
+        return !(tarball || path.contains("://npm.pkg.github.com/download/"));
     }
     v.starts_with("git")
         || v.starts_with("file:")
@@ -43,7 +51,7 @@ fn note_skipped(out: &mut Lockfile, rel: &str, skipped: &mut [String]) {
 pub(super) fn parse_package_lock(rel: &str, text: &str) -> Result<Lockfile, Error> {
     let (doc, mut out) = super::json_lockfile(rel, text)?;
     let mut skipped = Vec::new();
-    if let Some(packages) = doc.get("packages") {
+    if let Some(packages) = super::json_section(rel, &doc, "packages")? {
         // v2/v3: keys are install paths, "node_modules/a/node_modules/@s/b".
         for (key, line, entry) in packages.members() {
             if key.is_empty() || entry.get("link").is_some_and(json::J::is_true) {
@@ -64,7 +72,7 @@ pub(super) fn parse_package_lock(rel: &str, text: &str) -> Result<Lockfile, Erro
                 v => skipped.push(format!("{name} {} (line {line})", v.unwrap_or("?"))),
             }
         }
-    } else if let Some(deps) = doc.get("dependencies") {
+    } else if let Some(deps) = super::json_section(rel, &doc, "dependencies")? {
         walk_v1(rel, deps, &mut out, &mut skipped, 0);
     }
     note_skipped(&mut out, rel, &mut skipped);
@@ -107,7 +115,8 @@ fn unquote(s: &str) -> &str {
 
 /// Split `name@rest` where `name` may be `@scope/name`.
 fn split_at_name(spec: &str) -> Option<(&str, &str)> {
-    let i = spec[1.min(spec.len())..].find('@')? + 1.min(spec.len());
+    let first = spec.chars().next()?.len_utf8();
+    let i = spec[first..].find('@')? + first;
     Some((&spec[..i], &spec[i + 1..]))
 }
 
@@ -179,6 +188,9 @@ pub(super) fn parse_yarn_lock(rel: &str, text: &str) -> Result<Lockfile, Error> 
                 ));
             };
             if let Some(v) = rest.strip_prefix("npm:") {
+                // Berry may append the tarball's address to a version from another
+                // registry: `1.2.0::__archiveUrl=https%3A…`.
+                let v = v.split("::").next().unwrap_or(v);
                 out.packages.push(pkg(rel, name, v, line));
             } else if rest.starts_with("workspace:") || rest.starts_with("patch:") {
                 // Workspace members are the project; a patch wraps a package listed on its own.
@@ -284,6 +296,12 @@ fn parse_pnpm_key(
     out: &mut Lockfile,
     skipped: &mut Vec<String>,
 ) -> Result<(), Error> {
+    // Before v9, registry packages are keyed `/name…`; anything else is a git,
+    // tarball or file dependency (`github.com/org/repo/<sha>`, `file:../x`).
+    if lock_version.is_some_and(|v| v < 9.0) && !key.starts_with('/') {
+        skipped.push(format!("{key} (line {line})"));
+        return Ok(());
+    }
     let k = key.strip_prefix('/').unwrap_or(key);
     // Peer-dependency suffixes: `(react@18.0.0)` (v6+) or `_react@18.0.0` (v5).
     let k = k.split('(').next().unwrap_or(k);
@@ -305,7 +323,7 @@ fn parse_pnpm_key(
         {
             out.packages.push(pkg(rel, name, version, line));
         }
-        Some(_) if key.contains([':', '/']) => skipped.push(format!("{key} (line {line})")),
+        _ if k.contains([':', '/']) => skipped.push(format!("{key} (line {line})")),
         _ => {
             return Err(Error::parse(
                 rel,
@@ -427,5 +445,85 @@ mod tests {
         );
         assert_eq!(lf.notes.len(), 1, "{:?}", lf.notes);
         assert!(parse_pnpm_lock("pnpm-lock.yaml", "packages:\n  x\n").is_err());
+    }
+
+    /// Names that do not start with an ASCII character are read, not a panic.
+    #[test]
+    fn non_ascii_names_do_not_panic() {
+        let lf = parse_yarn_lock(
+            "yarn.lock",
+            "\u{e9}@1:\n  version \"1.0.0\"\n\nx@npm:\u{fc}@^1:\n  version \"2.0.0\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            pins(&lf),
+            [t("\u{e9}", "1.0.0", 1), t("\u{fc}", "2.0.0", 4)]
+        );
+        let lf = parse_pnpm_lock("pnpm-lock.yaml", "lockfileVersion: '6.0'\n\npackages:\n\n  /\u{e9}@1.0.0:\n    resolution: {integrity: sha512-x}\n").unwrap();
+        assert_eq!(pins(&lf), [t("\u{e9}", "1.0.0", 5)]);
+        assert!(split_at_name("\u{e9}").is_none());
+        assert!(split_at_name("").is_none());
+    }
+
+    /// Git, tarball and file packages of pnpm v5 and v6 are noted, never read
+    /// as registry packages nor a reason to reject the lockfile.
+    #[test]
+    fn pnpm_non_registry_keys_are_noted() {
+        let v5 = "lockfileVersion: 5.4\n\npackages:\n\n  /lodash/4.17.15:\n    resolution: {integrity: sha512-x}\n\n  github.com/my-org/mocks/590f0e2d1d3c8b1f1a1f9d0e9c8b7a6f5e4d3c2b:\n    resolution: {tarball: https://codeload.github.com/my-org/mocks/tar.gz/590f}\n    name: mocks\n    version: 1.0.0\n\n  registry.example.com/tarball/-/tarball-2.0.0.tgz:\n    resolution: {tarball: https://registry.example.com/tarball/-/tarball-2.0.0.tgz}\n";
+        let lf = parse_pnpm_lock("pnpm-lock.yaml", v5).unwrap();
+        assert_eq!(pins(&lf), [t("lodash", "4.17.15", 5)]);
+        assert!(lf.notes[0].contains("2 package(s)"), "{:?}", lf.notes);
+        let v6 = "lockfileVersion: '6.0'\n\npackages:\n\n  /lodash@4.17.15:\n    resolution: {integrity: sha512-x}\n\n  github.com/me/mygit/0123456789abcdef0123456789abcdef01234567:\n    resolution: {tarball: https://codeload.github.com/me/mygit/tar.gz/0123}\n\n  file:../local:\n    resolution: {directory: ../local, type: directory}\n";
+        let lf = parse_pnpm_lock("pnpm-lock.yaml", v6).unwrap();
+        assert_eq!(pins(&lf), [t("lodash", "4.17.15", 5)]);
+        assert!(
+            lf.notes[0].contains("github.com/me/mygit"),
+            "{:?}",
+            lf.notes
+        );
+        assert!(lf.notes[0].contains("file:../local"), "{:?}", lf.notes);
+    }
+
+    /// Berry's `::__archiveUrl=` suffix (packages from another registry) is not
+    /// part of the version.
+    #[test]
+    fn yarn_berry_archive_url_suffix() {
+        let berry = "__metadata:\n  version: 8\n\n\"@acme/private@npm:^1.0.0\":\n  version: 1.2.0\n  resolution: \"@acme/private@npm:1.2.0::__archiveUrl=https%3A%2F%2Fnpm.pkg.github.com%2Fdownload%2F%40acme%2Fprivate%2F1.2.0%2Fabc\"\n";
+        let lf = parse_yarn_lock("yarn.lock", berry).unwrap();
+        assert_eq!(pins(&lf), [t("@acme/private", "1.2.0", 4)]);
+    }
+
+    #[test]
+    fn registry_tarballs_and_git_archives() {
+        assert!(!not_registry(
+            "https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz"
+        ));
+        assert!(!not_registry(
+            "https://registry.yarnpkg.com/@babel/core/-/core-7.0.0.tgz#0123abcd"
+        ));
+        assert!(!not_registry(
+            "https://npm.pkg.github.com/download/@owner/ghp/1.5.0/0123abcd"
+        ));
+        assert!(not_registry(
+            "https://gitlab.com/me/gl/-/archive/v2.0.0/gl-v2.0.0.tar.gz"
+        ));
+        assert!(not_registry("https://codeload.github.com/x/y/tar.gz/abc"));
+        assert!(not_registry("https://example.com/downloads/pkg-1.0.0.tgz"));
+        assert!(not_registry("git+ssh://git@example.com/x.git#abc"));
+    }
+
+    /// A section of the wrong type is an error, not an empty lockfile.
+    #[test]
+    fn wrong_section_types_are_errors() {
+        for text in [
+            r#"{"lockfileVersion": 3, "packages": "oops"}"#,
+            r#"{"lockfileVersion": 1,
+"dependencies": []}"#,
+        ] {
+            let e = parse_package_lock("package-lock.json", text)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("is not an object"), "{e}");
+        }
     }
 }

@@ -105,7 +105,9 @@ pub(super) fn parse_requirements(rel: &str, text: &str) -> (Lockfile, Vec<Includ
     let mut pending: Option<(usize, String)> = None;
     for (i, raw) in text.lines().enumerate() {
         let (start, mut acc) = pending.take().unwrap_or((i + 1, String::new()));
-        match raw.strip_suffix('\\') {
+        // As in pip, a comment line never continues (its `\` is part of the comment).
+        let comment = raw.trim_start().starts_with('#');
+        match raw.strip_suffix('\\').filter(|_| !comment) {
             Some(body) => {
                 acc.push_str(body);
                 acc.push(' ');
@@ -131,6 +133,10 @@ pub(super) fn parse_requirements(rel: &str, text: &str) -> (Lockfile, Vec<Includ
                     includes.push((inc.to_string(), line));
                 }
             } else if let Some(e) = option_value(body, &["-e", "--editable"]) {
+                if e.is_empty() {
+                    errors.push(Error::parse(rel, Some(line), "-e needs a path or URL"));
+                    continue;
+                }
                 out.notes.push(format!(
                     "{rel}:{line}: editable requirement {e} is not pinned, not audited"
                 ));
@@ -211,7 +217,19 @@ fn parse_requirement_line(body: &str) -> Req {
         .unwrap_or(body.len());
     let name = &body[..name_end];
     if name.is_empty() {
-        return Req::Unpinned(format!("{body:?} (a path or URL)"));
+        if ["<<<<<<<", "=======", ">>>>>>>", "|||||||"]
+            .iter()
+            .any(|m| body.starts_with(m))
+        {
+            return Req::Invalid("a merge conflict marker".into());
+        }
+        if body.starts_with(['.', '/', '\\', '~', '$'])
+            || body.contains(":/")
+            || body.contains(":\\")
+        {
+            return Req::Unpinned(format!("{body:?} (a path or URL)"));
+        }
+        return Req::Unpinned(format!("{body:?} (not a requirement)"));
     }
     let mut rest = body[name_end..].trim_start();
     if let Some(r) = rest.strip_prefix('[') {
@@ -341,8 +359,17 @@ pub(super) fn parse_toml_lock(rel: &str, kind: Kind, text: &str) -> Result<Lockf
 pub(super) fn parse_pipfile_lock(rel: &str, text: &str) -> Result<Lockfile, Error> {
     let (doc, mut out) = super::json_lockfile(rel, text)?;
     for section in ["default", "develop"] {
-        for (name, line, entry) in doc.get(section).map(|s| s.members()).unwrap_or_default() {
-            match entry.get("version").and_then(|v| v.as_str()) {
+        let section = super::json_section(rel, &doc, section)?;
+        for (name, line, entry) in section.map(|s| s.members()).unwrap_or_default() {
+            let version = entry.get("version");
+            if version.is_some_and(|v| v.as_str().is_none()) {
+                return Err(Error::parse(
+                    rel,
+                    Some(*line),
+                    format!("{name}: \"version\" is not a string"),
+                ));
+            }
+            match version.and_then(|v| v.as_str()) {
                 Some(v) if v.starts_with("==") => out.packages.push(Package {
                     ecosystem: Ecosystem::PyPI,
                     name: name.clone(),
@@ -472,5 +499,50 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().starts_with("pdm.lock:3:"), "{e}");
+    }
+
+    /// A comment line ending in `\\` does not swallow the next line (pip's rule);
+    /// a requirement's own trailing comment does not stop a continuation.
+    #[test]
+    fn comment_lines_never_continue() {
+        let text =
+            "# pinned below, see ticket \\\nattrs==23.1.0\nsix==1.16.0 \\\n  # why\nidna==3.4\n";
+        let (lf, _, errors) = parse_requirements("requirements.txt", text);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            pins(&lf),
+            [
+                ("attrs".into(), "23.1.0".into(), 2),
+                ("six".into(), "1.16.0".into(), 3),
+                ("idna".into(), "3.4".into(), 5)
+            ]
+        );
+    }
+
+    #[test]
+    fn conflict_markers_and_bare_editable_are_errors() {
+        let text = "<<<<<<< HEAD\nattrs==23.1.0\n=======\nattrs==23.2.0\n>>>>>>> branch\n-e\n";
+        let (lf, _, errors) = parse_requirements("requirements.txt", text);
+        let lines: Vec<Option<usize>> = errors
+            .iter()
+            .map(|e| match e {
+                Error::Parse { line, .. } => *line,
+                _ => None,
+            })
+            .collect();
+        assert_eq!(lines, [Some(1), Some(3), Some(5), Some(6)], "{errors:?}");
+        assert_eq!(lf.packages.len(), 2);
+    }
+
+    #[test]
+    fn pipfile_lock_wrong_types_are_errors() {
+        let e = parse_pipfile_lock("Pipfile.lock", r#"{"default": []}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not an object"), "{e}");
+        let e = parse_pipfile_lock("Pipfile.lock", r#"{"default": {"six": {"version": 1}}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a string"), "{e}");
     }
 }
