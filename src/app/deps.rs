@@ -200,6 +200,10 @@ pub fn audit_into(
     let newest: Vec<Option<String>> = loaded.iter().map(|l| l.newest.clone()).collect();
     let mut advisories = Vec::new();
     for (order, l) in loaded.into_iter().enumerate() {
+        if l.files > 0 {
+            report.stats.databases += 1;
+            report.stats.database_advisories += l.files as u64;
+        }
         for e in l.errors {
             report.errors.push(audit_error(&e));
         }

@@ -113,6 +113,12 @@ pub struct Stats {
     /// Advisories loaded for those packages.
     #[serde(skip_serializing_if = "is_zero")]
     pub advisories: u64,
+    /// Advisory databases consulted (those with an ecosystem of the lockfiles).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub databases: u64,
+    /// Advisories (files or records) in those databases.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub database_advisories: u64,
 }
 
 fn is_zero(n: &u64) -> bool {

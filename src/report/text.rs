@@ -408,9 +408,11 @@ fn write_summary(report: &Report, p: &Paint, out: &mut dyn Write) -> std::io::Re
     if s.dep_audit {
         writeln!(
             out,
-            "  audited {} package(s) from {} lockfile(s) against {} advisory record(s){}",
+            "  audited {} package(s) from {} lockfile(s) against {} advisories in {} database(s), {} of them about these packages{}",
             s.packages,
             s.lockfiles,
+            s.database_advisories,
+            s.databases,
             s.advisories,
             if secrets_scanned {
                 String::new()

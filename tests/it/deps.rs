@@ -206,6 +206,19 @@ fn npm_lockfiles_every_format() {
         let r = deps(&root.join(dir), ".", &[]).json();
         assert_eq!(r["stats"]["packages"], n, "{dir}: {}", r["stats"]);
         assert_eq!(r["stats"]["lockfiles"], 1, "{dir}");
+        // Only the OSV fixture database has npm advisories: it alone is consulted.
+        let osv_records = std::fs::read_dir(manifest().join("testdata/advisory-db/osv"))
+            .unwrap()
+            .filter(|e| {
+                let p = e.as_ref().unwrap().path();
+                p.extension().is_some_and(|x| x == "json" || x == "yaml")
+            })
+            .count();
+        assert_eq!(r["stats"]["databases"], 1, "{dir}: {}", r["stats"]);
+        assert_eq!(
+            r["stats"]["database_advisories"], osv_records as u64,
+            "{dir}"
+        );
     }
     assert_eq!(
         of_rule(&report, "OSV-2099-NPM-1")[0]["severity"],
