@@ -153,11 +153,12 @@ pub fn audit_into(
     // them are read: neither depends on the other.
     let (files, find_errors) = lockfile::find_lockfiles(root, respect_ignore);
     let ecosystems: BTreeSet<_> = files.iter().map(|f| f.kind.ecosystem()).collect();
-    let (found, opened) = rayon::join(
+    // (With no current index, the database is parsed meanwhile instead.)
+    let (found, early) = rayon::join(
         || lockfile::parse_found(&files, find_errors),
         || {
             dbs.par_iter()
-                .map(|d| d.open_index(&ecosystems))
+                .map(|d| d.early(&ecosystems))
                 .collect::<Vec<_>>()
         },
     );
@@ -165,8 +166,8 @@ pub fn audit_into(
     let wanted = audit::wanted(&found.packages);
     let loaded: Vec<db::Loaded> = dbs
         .par_iter()
-        .zip(opened)
-        .map(|(d, o)| d.load_opened(Some(&wanted), o))
+        .zip(early)
+        .map(|(d, e)| d.load_early(&wanted, e))
         .collect();
     let t_load = t0.elapsed();
     // Packages of an ecosystem that no database has advisories for would pass

@@ -81,6 +81,16 @@ impl Loaded {
     }
 }
 
+/// What [`Database::early`] did before the lockfiles were parsed.
+pub(crate) enum Early {
+    /// Nothing: the database has no advisories for the lockfiles' ecosystems.
+    Unconcerned,
+    /// Its index, read and current for any run.
+    Opened(Box<super::index::Opened>),
+    /// No current index: the whole database, parsed (and indexed).
+    Parsed(Result<Vec<Parsed>, Error>),
+}
+
 /// Recognize the layout of `path`.
 pub fn open(path: &Path) -> Result<Database, Error> {
     let meta = std::fs::metadata(path).map_err(|source| Error::Read {
@@ -181,16 +191,35 @@ impl Database {
         self.load_opened(wanted, None)
     }
 
-    /// Read this database's index ahead of [`Database::load_opened`], if it
-    /// can concern any of `ecosystems` (those of the lockfiles found).
-    pub fn open_index(&self, ecosystems: &BTreeSet<Ecosystem>) -> Option<super::index::Opened> {
+    /// What can be done for this database before the lockfiles are parsed,
+    /// given `ecosystems` (those of the lockfiles found): read its index, or,
+    /// with no current index, parse it whole (and write the index), since a
+    /// parse does not depend on the packages.
+    pub(crate) fn early(&self, ecosystems: &BTreeSet<Ecosystem>) -> Early {
         if !self.concerns(|e| ecosystems.contains(&e)) {
-            return None;
+            return Early::Unconcerned;
         }
-        super::index::open(&super::index::dir()?, self)
+        let cache = super::index::dir();
+        match cache.as_ref().and_then(|dir| super::index::open(dir, self)) {
+            Some(opened) => Early::Opened(Box::new(opened)),
+            None => Early::Parsed(self.parse_and_index(cache.as_deref())),
+        }
     }
 
-    /// [`Database::load`], with the index already read by [`Database::open_index`].
+    /// [`Database::load`] for `wanted`, with what [`Database::early`] did.
+    pub(crate) fn load_early(&self, wanted: &Wanted, early: Early) -> Loaded {
+        if !self.concerns(|eco| wanted.get(&eco).is_some_and(|n| !n.is_empty())) {
+            return Loaded::default();
+        }
+        match early {
+            Early::Unconcerned => Loaded::default(),
+            Early::Opened(opened) => self.load_opened(Some(wanted), Some(*opened)),
+            Early::Parsed(Ok(all)) => self.not_empty(self.keep_wanted(all, Some(wanted))),
+            Early::Parsed(Err(e)) => Loaded::failed(e),
+        }
+    }
+
+    /// [`Database::load`], with the index already read by [`Database::early`].
     pub fn load_opened(
         &self,
         wanted: Option<&Wanted>,
@@ -215,18 +244,26 @@ impl Database {
         if let Some(hit) = hit {
             return self.not_empty(hit);
         }
-        // Surveyed before parsing: a change during the parse makes the index stale, never wrong.
-        let survey = cache.as_ref().and_then(|_| super::index::survey(self));
-        match self.parse_all() {
-            Ok(all) => {
-                if let (Some(dir), Some(survey)) = (&cache, &survey) {
-                    // The index only saves time: failing to write it changes nothing.
-                    let _ = super::index::write(dir, self, survey, &all);
-                }
-                self.not_empty(self.keep_wanted(all, Some(wanted)))
-            }
+        match self.parse_and_index(cache.as_deref()) {
+            Ok(all) => self.not_empty(self.keep_wanted(all, Some(wanted))),
             Err(e) => Loaded::failed(e),
         }
+    }
+
+    /// Parse every advisory, and write the index into `cache` (the directory
+    /// of indexes) when there is one. The files are surveyed before they are
+    /// parsed: a change during the parse makes the index stale, never wrong.
+    fn parse_and_index(&self, cache: Option<&Path>) -> Result<Vec<Parsed>, Error> {
+        let listed = cache.and_then(|_| super::index::survey_with_files(self));
+        let all = match &listed {
+            Some((_, files)) => self.parse_listed(files),
+            None => self.parse_all(),
+        }?;
+        if let (Some(dir), Some((survey, _))) = (cache, &listed) {
+            // The index only saves time: failing to write it changes nothing.
+            let _ = super::index::write(dir, self, survey, &all);
+        }
+        Ok(all)
     }
 
     /// A database without a single advisory file is a mistake (a wrong
@@ -275,12 +312,20 @@ impl Database {
         if self.layout == Layout::OsvZip {
             return self.parse_zip();
         }
+        self.parse_listed(&self.files()?)
+    }
+
+    /// Parse every advisory of the database, its files already listed by
+    /// [`Database::files`] (an `all.zip` is read whole whatever `files` says).
+    pub(crate) fn parse_listed(&self, files: &[DbFile]) -> Result<Vec<Parsed>, Error> {
+        if self.layout == Layout::OsvZip {
+            return self.parse_zip();
+        }
         let package_eco = match self.layout {
             Layout::RustSec => Some(Ecosystem::CratesIo),
             Layout::PyPa => Some(Ecosystem::PyPI),
             _ => None,
         };
-        let files = self.files()?;
         Ok(files
             .par_iter()
             .map(|f| &f.path)

@@ -176,15 +176,15 @@ fn files_stamp(base: &Path, files: &mut [DbFile]) -> Option<String> {
 }
 
 /// Stamp of one package directory (its advisory files' names, sizes and
-/// times) and the files' names.
-fn package_stamp(pkg: &Path, exts: &[&str]) -> Option<(String, Vec<String>)> {
+/// times), the files' names, and the files.
+fn package_stamp(pkg: &Path, exts: &[&str]) -> Option<(String, Vec<String>, Vec<DbFile>)> {
     let mut files = db::package_files(pkg, exts);
     let stamp = files_stamp(pkg, &mut files)?;
     let names = files
         .iter()
         .map(|f| Some(f.path.file_name()?.to_str()?.to_string()))
         .collect::<Option<_>>()?;
-    Some((stamp, names))
+    Some((stamp, names, files))
 }
 
 /// Stamp of the files `names` of one package directory as they are now,
@@ -197,6 +197,12 @@ fn named_files_stamp(pkg: &Path, names: &[String]) -> Option<String> {
 /// The full survey of `db` as it is on disk now; `None` when its files cannot
 /// be listed or stat'ed (the caller then parses, and reports what failed).
 pub fn survey(db: &Database) -> Option<Survey> {
+    survey_with_files(db).map(|(s, _)| s)
+}
+
+/// [`survey`], with the advisory files it listed (sorted, as
+/// [`Database::files`] lists them), so a first run lists the database once.
+pub(crate) fn survey_with_files(db: &Database) -> Option<(Survey, Vec<DbFile>)> {
     let mut s = Survey {
         build: build_id(db),
         top: None,
@@ -204,9 +210,10 @@ pub fn survey(db: &Database) -> Option<Survey> {
         packages: BTreeMap::new(),
         files: None,
     };
+    let mut all = Vec::new();
     if let Some((dir, eco, exts)) = db.package_layout() {
         s.top = Some(mtime(&dir)?);
-        let stamps: Vec<(String, u128, PackageDir)> = db::package_dirs(&dir)
+        let listed: Vec<(String, u128, PackageDir, Vec<DbFile>)> = db::package_dirs(&dir)
             .ok()?
             .par_iter()
             .map(|pkg| {
@@ -214,27 +221,30 @@ pub fn survey(db: &Database) -> Option<Survey> {
                 // The time first: a file added while the files are listed makes
                 // the survey stale, never wrong.
                 let t = mtime(pkg)?;
-                let (stamp, files) = package_stamp(pkg, exts)?;
-                Some((
-                    eco.normalize_name(&name),
-                    t,
-                    PackageDir { name, stamp, files },
-                ))
+                let (stamp, names, files) = package_stamp(pkg, exts)?;
+                let pd = PackageDir {
+                    name,
+                    stamp,
+                    files: names,
+                };
+                Some((eco.normalize_name(&pd.name), t, pd, files))
             })
             .collect::<Option<_>>()?;
-        for (norm, t, pd) in stamps {
+        for (norm, t, pd, files) in listed {
             s.dirs.push((pd.name.clone(), t));
             s.packages.entry(norm).or_default().push(pd);
+            all.extend(files);
         }
         s.dirs.sort();
         for v in s.packages.values_mut() {
             v.sort();
         }
+        all.sort_by(|a, b| a.path.cmp(&b.path));
     } else {
-        let mut files = db.files().ok()?;
-        s.files = Some(files_stamp(&db.path, &mut files)?);
+        all = db.files().ok()?;
+        s.files = Some(files_stamp(&db.path, &mut all)?);
     }
-    Some(s)
+    Some((s, all))
 }
 
 /// Is the index current, as far as it does not depend on the run's packages?
@@ -518,14 +528,14 @@ pub(crate) fn write(
 /// Make sure `db` has a current index (after `db update`). Returns whether one
 /// had to be written.
 pub fn prepare(dir: &Path, db: &Database) -> Result<bool, Error> {
-    let survey = survey(db).ok_or_else(|| Error::Database {
+    let (survey, files) = survey_with_files(db).ok_or_else(|| Error::Database {
         path: db.path.clone(),
         message: "cannot list the advisory files".into(),
     })?;
     if stored_survey(dir, db).as_ref() == Some(&survey) {
         return Ok(false);
     }
-    let all = db.parse_all()?;
+    let all = db.parse_listed(&files)?;
     write(dir, db, &survey, &all).map_err(|e| Error::Database {
         path: path_for(dir, db),
         message: format!("cannot write the advisory index: {e}"),
