@@ -200,8 +200,14 @@ pub fn audit_into(
     }
     let newest: Vec<Option<String>> = loaded.iter().map(|l| l.newest.clone()).collect();
     let mut advisories = Vec::new();
+    let audited: BTreeSet<_> = wanted
+        .iter()
+        .filter(|(_, names)| !names.is_empty())
+        .map(|(eco, _)| *eco)
+        .collect();
     for (order, l) in loaded.into_iter().enumerate() {
-        if l.files > 0 {
+        // Counted when it has advisories for an ecosystem of the packages.
+        if l.files > 0 && !l.covers.is_disjoint(&audited) {
             report.stats.databases += 1;
             report.stats.database_advisories += l.files as u64;
         }

@@ -254,7 +254,7 @@ impl Database {
     /// of indexes) when there is one. The files are surveyed before they are
     /// parsed: a change during the parse makes the index stale, never wrong.
     fn parse_and_index(&self, cache: Option<&Path>) -> Result<Vec<Parsed>, Error> {
-        let listed = cache.and_then(|_| super::index::survey_with_files(self));
+        let listed = cache.and_then(|_| super::index::survey_with_files(self, false));
         let all = match &listed {
             Some((_, files)) => self.parse_listed(files),
             None => self.parse_all(),

@@ -67,16 +67,45 @@ pub struct Survey {
     files: Option<String>,
 }
 
-/// One package directory of a per-package layout, as surveyed.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+/// One package directory of a per-package layout, as surveyed. Two are equal
+/// when name and stamp are (the stamp covers the files' names).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct PackageDir {
     /// Directory name.
     name: String,
     /// Stamp of its advisory files ([`files_stamp`]).
     stamp: String,
-    /// Its advisory files' names.
-    files: Vec<String>,
+    /// Its advisory files' names, so a run can stat them without listing the
+    /// directory; `None` when a name is not UTF-8, or when the directory
+    /// changed so shortly before the survey that a file may have been added
+    /// in the same timestamp tick after it was listed (then a run lists it).
+    files: Option<Vec<String>>,
 }
+
+impl PartialEq for PackageDir {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.name, &self.stamp) == (&other.name, &other.stamp)
+    }
+}
+
+impl Eq for PackageDir {}
+
+impl PartialOrd for PackageDir {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for PackageDir {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (&self.name, &self.stamp).cmp(&(&other.name, &other.stamp))
+    }
+}
+
+/// A directory changed less than this long (ns) before a survey may gain a
+/// file in the same timestamp tick after it was listed (ticks are up to 2 s
+/// on some file systems).
+const RACY_NS: u128 = 2_000_000_000;
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Header {
@@ -176,14 +205,14 @@ fn files_stamp(base: &Path, files: &mut [DbFile]) -> Option<String> {
 }
 
 /// Stamp of one package directory (its advisory files' names, sizes and
-/// times), the files' names, and the files.
-fn package_stamp(pkg: &Path, exts: &[&str]) -> Option<(String, Vec<String>, Vec<DbFile>)> {
+/// times), the files' names (`None` if one is not UTF-8), and the files.
+fn package_stamp(pkg: &Path, exts: &[&str]) -> Option<(String, Option<Vec<String>>, Vec<DbFile>)> {
     let mut files = db::package_files(pkg, exts);
     let stamp = files_stamp(pkg, &mut files)?;
     let names = files
         .iter()
         .map(|f| Some(f.path.file_name()?.to_str()?.to_string()))
-        .collect::<Option<_>>()?;
+        .collect::<Option<_>>();
     Some((stamp, names, files))
 }
 
@@ -197,12 +226,17 @@ fn named_files_stamp(pkg: &Path, names: &[String]) -> Option<String> {
 /// The full survey of `db` as it is on disk now; `None` when its files cannot
 /// be listed or stat'ed (the caller then parses, and reports what failed).
 pub fn survey(db: &Database) -> Option<Survey> {
-    survey_with_files(db).map(|(s, _)| s)
+    survey_with_files(db, true).map(|(s, _)| s)
 }
 
 /// [`survey`], with the advisory files it listed (sorted, as
 /// [`Database::files`] lists them), so a first run lists the database once.
-pub(crate) fn survey_with_files(db: &Database) -> Option<(Survey, Vec<DbFile>)> {
+/// Unless `settled` (the database is not being written, as right after `db
+/// update`), directories changed within [`RACY_NS`] keep no file names.
+pub(crate) fn survey_with_files(db: &Database, settled: bool) -> Option<(Survey, Vec<DbFile>)> {
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     let mut s = Survey {
         build: build_id(db),
         top: None,
@@ -222,10 +256,11 @@ pub(crate) fn survey_with_files(db: &Database) -> Option<(Survey, Vec<DbFile>)> 
                 // the survey stale, never wrong.
                 let t = mtime(pkg)?;
                 let (stamp, names, files) = package_stamp(pkg, exts)?;
+                let racy = !settled && t.saturating_add(RACY_NS) >= started;
                 let pd = PackageDir {
                     name,
                     stamp,
-                    files: names,
+                    files: names.filter(|_| !racy),
                 };
                 Some((eco.normalize_name(&pd.name), t, pd, files))
             })
@@ -275,9 +310,9 @@ fn valid_for_any_run(db: &Database, stored: &Survey) -> bool {
 /// changes only its own size or time, so compare the files of every directory
 /// that holds an advisory for a wanted package. [`valid_for_any_run`] has
 /// checked the directories' times, so their files are the ones recorded:
-/// they are stat'ed by name.
+/// they are stat'ed by name (directories surveyed without names are listed).
 fn valid_for(db: &Database, header: &Header, wanted: &Wanted) -> bool {
-    let Some((dir, _, _)) = db.package_layout() else {
+    let Some((dir, _, exts)) = db.package_layout() else {
         return true;
     };
     let stored = &header.survey;
@@ -296,9 +331,14 @@ fn valid_for(db: &Database, header: &Header, wanted: &Wanted) -> bool {
         .filter_map(|n| stored.packages.get(n))
         .flatten()
         .collect();
-    wanted_dirs
-        .par_iter()
-        .all(|pd| named_files_stamp(&dir.join(&pd.name), &pd.files).as_ref() == Some(&pd.stamp))
+    wanted_dirs.par_iter().all(|pd| {
+        let pkg = dir.join(&pd.name);
+        let now = match &pd.files {
+            Some(names) => named_files_stamp(&pkg, names),
+            None => package_stamp(&pkg, exts).map(|(stamp, _, _)| stamp),
+        };
+        now.as_ref() == Some(&pd.stamp)
+    })
 }
 
 /// The advisories of `db` that concern `wanted`, from its index when that is
@@ -528,7 +568,8 @@ pub(crate) fn write(
 /// Make sure `db` has a current index (after `db update`). Returns whether one
 /// had to be written.
 pub fn prepare(dir: &Path, db: &Database) -> Result<bool, Error> {
-    let (survey, files) = survey_with_files(db).ok_or_else(|| Error::Database {
+    // `db update` has just written the database: no one else is writing it.
+    let (survey, files) = survey_with_files(db, true).ok_or_else(|| Error::Database {
         path: db.path.clone(),
         message: "cannot list the advisory files".into(),
     })?;
@@ -745,6 +786,31 @@ mod tests {
         let mut v: Vec<String> = l.advisories.iter().map(|a| a.id.clone()).collect();
         v.sort();
         v
+    }
+
+    /// A file added to a package directory after a first run listed it, in
+    /// the same timestamp tick (so the directory's time did not move), is
+    /// still seen: a directory changed just before the survey keeps no file
+    /// names, and runs list it. After `db update` (settled) names are kept.
+    #[test]
+    fn a_file_added_in_the_tick_of_the_listing_is_seen() {
+        for settled in [false, true] {
+            let tmp = tempfile::tempdir().unwrap();
+            let db = copy_rustsec(&tmp.path().join("rustsec"));
+            let cache = tmp.path().join("cache");
+            let (survey, files) = survey_with_files(&db, settled).unwrap();
+            write(&cache, &db, &survey, &db.parse_listed(&files).unwrap()).unwrap();
+            let pkg = db.path.join("crates/fixture-vuln");
+            let t = std::fs::metadata(&pkg).unwrap().modified().unwrap();
+            std::fs::copy(
+                pkg.join("RUSTSEC-2099-0001.md"),
+                pkg.join("RUSTSEC-2099-0009.md"),
+            )
+            .unwrap();
+            std::fs::File::open(&pkg).unwrap().set_modified(t).unwrap();
+            let seen = load(&cache, &db, &only("fixture-vuln")).is_none();
+            assert_eq!(seen, !settled, "settled: {settled}");
+        }
     }
 
     fn tick() {

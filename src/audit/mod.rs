@@ -340,9 +340,12 @@ fn may_merge(a: &[Hit<'_>], b: &[Hit<'_>]) -> bool {
 }
 
 /// Group hits whose ids or aliases overlap; each group is reported once.
-/// A hit that links two earlier groups folds them together only when
-/// [`may_merge`] allows it, so a record of a second database citing a CVE
-/// that two advisories of the first share does not hide one of them.
+/// A hit joins a group it names directly (its id is a member's alias, or a
+/// member's id is its alias), or failing that one it shares an alias with;
+/// other groups it links are folded into that one only when [`may_merge`]
+/// allows it, so a record of a second database citing a CVE that two
+/// advisories of the first share neither hides one of them nor lends its
+/// severity to the one it does not name.
 fn merge_aliases(mut hits: Vec<Hit<'_>>) -> Vec<Vec<Hit<'_>>> {
     hits.sort_by(|a, b| (a.adv.database_order, &a.adv.id).cmp(&(b.adv.database_order, &b.adv.id)));
     let mut groups: Vec<(BTreeSet<String>, Vec<Hit<'_>>)> = Vec::new();
@@ -350,34 +353,35 @@ fn merge_aliases(mut hits: Vec<Hit<'_>>) -> Vec<Vec<Hit<'_>>> {
         let ids: BTreeSet<String> = std::iter::once(h.adv.id.clone())
             .chain(h.adv.aliases.iter().cloned())
             .collect();
-        let mut joined: Option<usize> = None;
-        let mut i = 0;
-        while i < groups.len() {
-            if groups[i].0.is_disjoint(&ids) || !may_merge(&groups[i].1, std::slice::from_ref(&h)) {
-                i += 1;
-                continue;
-            }
-            match joined {
-                None => {
-                    joined = Some(i);
-                    i += 1;
+        let linked: Vec<usize> = (0..groups.len())
+            .filter(|&i| {
+                !groups[i].0.is_disjoint(&ids) && may_merge(&groups[i].1, std::slice::from_ref(&h))
+            })
+            .collect();
+        let direct = linked.iter().copied().find(|&i| {
+            groups[i]
+                .1
+                .iter()
+                .any(|g| g.adv.aliases.contains(&h.adv.id) || h.adv.aliases.contains(&g.adv.id))
+        });
+        let Some(mut j) = direct.or_else(|| linked.first().copied()) else {
+            groups.push((ids, vec![h]));
+            continue;
+        };
+        // `h` links the other groups too: fold each into group j where they may
+        // be one (from the back, so the indices not yet visited stay valid).
+        for &i in linked.iter().rev() {
+            if i != j && may_merge(&groups[j].1, &groups[i].1) {
+                let (set, hs) = groups.remove(i);
+                if i < j {
+                    j -= 1;
                 }
-                Some(j) if may_merge(&groups[j].1, &groups[i].1) => {
-                    // `ids` links two earlier groups that may be one: fold i into j.
-                    let (set, hs) = groups.remove(i);
-                    groups[j].0.extend(set);
-                    groups[j].1.extend(hs);
-                }
-                Some(_) => i += 1,
+                groups[j].0.extend(set);
+                groups[j].1.extend(hs);
             }
         }
-        match joined {
-            Some(j) => {
-                groups[j].0.extend(ids);
-                groups[j].1.push(h);
-            }
-            None => groups.push((ids, vec![h])),
-        }
+        groups[j].0.extend(ids);
+        groups[j].1.push(h);
     }
     groups.into_iter().map(|(_, hs)| hs).collect()
 }
@@ -393,11 +397,13 @@ fn push_finding(
     // The first database's record names the finding, unless it is informational
     // and an aliased record calls the same issue a vulnerability: then that one
     // does (the kind, severity and exit code must not depend on `--db` order).
+    hits.sort_by(|a, b| (a.adv.database_order, &a.adv.id).cmp(&(b.adv.database_order, &b.adv.id)));
     if let Some(k) = hits.iter().position(|h| h.adv.informational.is_none()) {
         hits[..=k].rotate_right(1);
     }
     let rep = &hits[0];
     let a = rep.adv;
+    let rep_informational = a.informational.is_some();
     let mut aliases: BTreeSet<String> = BTreeSet::new();
     let mut databases: BTreeSet<String> = BTreeSet::new();
     for h in &hits {
@@ -406,7 +412,12 @@ fn push_finding(
         databases.insert(h.adv.database.clone());
     }
     aliases.remove(&a.id);
-    let cvss = hits.iter().find_map(|h| h.adv.cvss.clone());
+    // The score shown is the one the severity comes from: a vulnerability's,
+    // not an informational record's.
+    let cvss = hits
+        .iter()
+        .filter(|h| h.adv.informational.is_none() || rep_informational)
+        .find_map(|h| h.adv.cvss.clone());
     let mut severity = severity_of(a);
     if a.cvss.is_none() && a.severity_label.is_none() && a.informational.is_none() {
         if let Some(other) = hits
@@ -841,6 +852,48 @@ mod tests {
             &dedup_by_id(vec![a]),
         );
         assert!(out.findings[0].is_warning());
+    }
+
+    /// A record of a second database joins the advisory it names, not one that
+    /// merely cites the same CVE (which would lend it the other's severity).
+    #[test]
+    fn a_record_joins_the_advisory_it_names_not_a_cve_neighbour() {
+        let c = Ecosystem::CratesIo;
+        let mut info = adv("RUSTSEC-2099-0500", &["CVE-2099-5"], c, "demo", "2.0.0", 0);
+        info.informational = Some("unsound".into());
+        let named = adv(
+            "RUSTSEC-2099-0501",
+            &["CVE-2099-5", "GHSA-fx00-0000-0501"],
+            c,
+            "demo",
+            "3.0.0",
+            0,
+        );
+        let mut ghsa = adv(
+            "GHSA-fx00-0000-0501",
+            &["CVE-2099-5"],
+            c,
+            "demo",
+            "3.0.0",
+            1,
+        );
+        ghsa.cvss = Cvss::parse("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H");
+        let out = audit(
+            &[pkg(c, "demo", "1.0.0", "Cargo.lock", 3)],
+            &dedup_by_id(vec![info, named, ghsa]),
+        );
+        let got: Vec<(&str, bool, Severity)> = out
+            .findings
+            .iter()
+            .map(|f| (f.rule_id.as_str(), f.is_warning(), f.severity))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("RUSTSEC-2099-0500", true, Severity::Low),
+                ("RUSTSEC-2099-0501", false, Severity::Critical)
+            ]
+        );
     }
 
     /// An id withdrawn in one database is withdrawn even where an older copy is active.

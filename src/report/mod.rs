@@ -113,7 +113,8 @@ pub struct Stats {
     /// Advisories loaded for those packages.
     #[serde(skip_serializing_if = "is_zero")]
     pub advisories: u64,
-    /// Advisory databases consulted (those with an ecosystem of the lockfiles).
+    /// Advisory databases consulted (those with advisories for an ecosystem of
+    /// the audited packages).
     #[serde(skip_serializing_if = "is_zero")]
     pub databases: u64,
     /// Advisories (files or records) in those databases.

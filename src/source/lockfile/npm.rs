@@ -296,9 +296,10 @@ fn parse_pnpm_key(
     out: &mut Lockfile,
     skipped: &mut Vec<String>,
 ) -> Result<(), Error> {
-    // Before v9, registry packages are keyed `/name…`; anything else is a git,
+    // Up to v6, registry packages are keyed `/name…`; anything else is a git,
     // tarball or file dependency (`github.com/org/repo/<sha>`, `file:../x`).
-    if lock_version.is_some_and(|v| v < 9.0) && !key.starts_with('/') {
+    // (pnpm 9's pre-releases wrote v7 keys without the slash, like v9.)
+    if lock_version.is_some_and(|v| v < 7.0) && !key.starts_with('/') {
         skipped.push(format!("{key} (line {line})"));
         return Ok(());
     }
