@@ -219,7 +219,7 @@ impl Database {
         }
     }
 
-    /// [`Database::load`], with the index already read by [`Database::early`].
+    /// [`Database::load`], with the index already read (by `Database::early`).
     pub fn load_opened(
         &self,
         wanted: Option<&Wanted>,
