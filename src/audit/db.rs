@@ -309,9 +309,6 @@ impl Database {
 
     /// Parse every advisory of the database, in parallel.
     pub(crate) fn parse_all(&self) -> Result<Vec<Parsed>, Error> {
-        if self.layout == Layout::OsvZip {
-            return self.parse_zip();
-        }
         self.parse_listed(&self.files()?)
     }
 

@@ -90,18 +90,6 @@ impl PartialEq for PackageDir {
 
 impl Eq for PackageDir {}
 
-impl PartialOrd for PackageDir {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for PackageDir {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (&self.name, &self.stamp).cmp(&(&other.name, &other.stamp))
-    }
-}
-
 /// A directory changed less than this long (ns) before a survey may gain a
 /// file in the same timestamp tick after it was listed (ticks are up to 2 s
 /// on some file systems).
@@ -184,7 +172,10 @@ fn build_id(db: &Database) -> String {
 }
 
 fn mtime(p: &Path) -> Option<u128> {
-    let t = std::fs::metadata(p).ok()?.modified().ok()?;
+    epoch_ns(std::fs::metadata(p).ok()?.modified().ok()?)
+}
+
+fn epoch_ns(t: std::time::SystemTime) -> Option<u128> {
     Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos())
 }
 
@@ -234,9 +225,7 @@ pub fn survey(db: &Database) -> Option<Survey> {
 /// Unless `settled` (the database is not being written, as right after `db
 /// update`), directories changed within [`RACY_NS`] keep no file names.
 pub(crate) fn survey_with_files(db: &Database, settled: bool) -> Option<(Survey, Vec<DbFile>)> {
-    let started = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
+    let started = epoch_ns(std::time::SystemTime::now()).unwrap_or(0);
     let mut s = Survey {
         build: build_id(db),
         top: None,
@@ -272,7 +261,7 @@ pub(crate) fn survey_with_files(db: &Database, settled: bool) -> Option<(Survey,
         }
         s.dirs.sort();
         for v in s.packages.values_mut() {
-            v.sort();
+            v.sort_by(|a, b| a.name.cmp(&b.name));
         }
         all.sort_by(|a, b| a.path.cmp(&b.path));
     } else {

@@ -331,12 +331,19 @@ pub fn audit(packages: &[Package], advisories: &[Advisory]) -> Outcome {
 /// Across databases any shared id is.
 fn may_merge(a: &[Hit<'_>], b: &[Hit<'_>]) -> bool {
     a.iter().all(|x| {
-        b.iter().all(|y| {
-            x.adv.database_order != y.adv.database_order
-                || x.adv.aliases.contains(&y.adv.id)
-                || y.adv.aliases.contains(&x.adv.id)
-        })
+        b.iter()
+            .all(|y| x.adv.database_order != y.adv.database_order || name_each_other(x, y))
     })
+}
+
+/// One record lists the other's id among its aliases.
+fn name_each_other(x: &Hit<'_>, y: &Hit<'_>) -> bool {
+    x.adv.aliases.contains(&y.adv.id) || y.adv.aliases.contains(&x.adv.id)
+}
+
+/// Hits in database order, then by id.
+fn by_database(x: &Hit<'_>, y: &Hit<'_>) -> std::cmp::Ordering {
+    (x.adv.database_order, &x.adv.id).cmp(&(y.adv.database_order, &y.adv.id))
 }
 
 /// Group hits whose ids or aliases overlap; each group is reported once.
@@ -347,7 +354,7 @@ fn may_merge(a: &[Hit<'_>], b: &[Hit<'_>]) -> bool {
 /// advisories of the first share neither hides one of them nor lends its
 /// severity to the one it does not name.
 fn merge_aliases(mut hits: Vec<Hit<'_>>) -> Vec<Vec<Hit<'_>>> {
-    hits.sort_by(|a, b| (a.adv.database_order, &a.adv.id).cmp(&(b.adv.database_order, &b.adv.id)));
+    hits.sort_by(by_database);
     let mut groups: Vec<(BTreeSet<String>, Vec<Hit<'_>>)> = Vec::new();
     for h in hits {
         let ids: BTreeSet<String> = std::iter::once(h.adv.id.clone())
@@ -358,12 +365,10 @@ fn merge_aliases(mut hits: Vec<Hit<'_>>) -> Vec<Vec<Hit<'_>>> {
                 !groups[i].0.is_disjoint(&ids) && may_merge(&groups[i].1, std::slice::from_ref(&h))
             })
             .collect();
-        let direct = linked.iter().copied().find(|&i| {
-            groups[i]
-                .1
-                .iter()
-                .any(|g| g.adv.aliases.contains(&h.adv.id) || h.adv.aliases.contains(&g.adv.id))
-        });
+        let direct = linked
+            .iter()
+            .copied()
+            .find(|&i| groups[i].1.iter().any(|g| name_each_other(g, &h)));
         let Some(mut j) = direct.or_else(|| linked.first().copied()) else {
             groups.push((ids, vec![h]));
             continue;
@@ -383,7 +388,13 @@ fn merge_aliases(mut hits: Vec<Hit<'_>>) -> Vec<Vec<Hit<'_>>> {
         groups[j].0.extend(ids);
         groups[j].1.push(h);
     }
-    groups.into_iter().map(|(_, hs)| hs).collect()
+    groups
+        .into_iter()
+        .map(|(_, mut hs)| {
+            hs.sort_by(by_database);
+            hs
+        })
+        .collect()
 }
 
 fn push_finding(
@@ -394,10 +405,10 @@ fn push_finding(
     pkgs: &[&Package],
     mut hits: Vec<Hit<'_>>,
 ) {
-    // The first database's record names the finding, unless it is informational
-    // and an aliased record calls the same issue a vulnerability: then that one
-    // does (the kind, severity and exit code must not depend on `--db` order).
-    hits.sort_by(|a, b| (a.adv.database_order, &a.adv.id).cmp(&(b.adv.database_order, &b.adv.id)));
+    // `hits` are in database order (see `merge_aliases`). The first database's
+    // record names the finding, unless it is informational and an aliased
+    // record calls the same issue a vulnerability: then that one does (the
+    // kind, severity and exit code must not depend on `--db` order).
     if let Some(k) = hits.iter().position(|h| h.adv.informational.is_none()) {
         hits[..=k].rotate_right(1);
     }

@@ -331,12 +331,7 @@ pub fn build_sarif_limited(report: &Report, max_results: usize, max_bytes: usize
 
 /// Write SARIF JSON.
 pub fn write_sarif(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    // Buffered here, where the writer's type is known (see the JSON writer).
-    let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut *out);
-    serde_json::to_writer_pretty(&mut w, &build_sarif(report))?;
-    std::io::Write::flush(&mut w)?;
-    drop(w);
-    writeln!(out)
+    super::json::write_pretty(&build_sarif(report), out)
 }
 
 #[cfg(test)]

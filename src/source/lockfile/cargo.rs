@@ -12,12 +12,13 @@ use super::{Ecosystem, Error, Lockfile, Package, toml_package_headers};
 pub(super) fn parse_cargo_lock(rel: &str, text: &str) -> Result<Lockfile, Error> {
     let lock = cargo_lock::Lockfile::from_str(text).map_err(|e| toml_error(rel, &e.to_string()))?;
     // (name, version) → (source, line) of each `[[package]]` header, in file order.
-    let mut lines: HashMap<(String, String), Vec<(String, usize)>> = HashMap::new();
-    for h in toml_package_headers(text) {
+    let headers = toml_package_headers(text);
+    let mut lines: HashMap<(&str, &str), Vec<(&str, usize)>> = HashMap::new();
+    for h in &headers {
         lines
-            .entry((h.name, h.version))
+            .entry((&h.name, &h.version))
             .or_default()
-            .push((h.source, h.line));
+            .push((&h.source, h.line));
     }
     let mut out = Lockfile {
         path: rel.to_string(),
@@ -30,7 +31,7 @@ pub(super) fn parse_cargo_lock(rel: &str, text: &str) -> Result<Lockfile, Error>
         // The entry with this source when several share name and version;
         // cargo-lock may print a source slightly differently from the file
         // (e.g. `?branch=` query order), so else the first of them.
-        let line = match lines.get(&(name.clone(), version.clone())) {
+        let line = match lines.get(&(name.as_str(), version.as_str())) {
             Some(entries) if entries.len() > 1 => {
                 let source = p.source.as_ref().map(|s| s.to_string()).unwrap_or_default();
                 entries
